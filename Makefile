@@ -1,0 +1,29 @@
+# PGXS build of the crm_analytics extension (C++17 + Eigen).
+EXTENSION = crm_analytics
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = crm_analytics
+CORE_SRCS = $(wildcard src/core/*.cpp)
+PG_SRCS = $(wildcard src/pg/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# Regression tests: sql/<name>.sql against expected/<name>.out, in this order.
+REGRESS = rfm rfm_composable weighted_score bridge
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -Isrc/core -Isrc/pg -I/usr/include/eigen3
+PG_CXXFLAGS = -std=c++17 -Wno-register -O2 -fvisibility-inlines-hidden
+SHLIB_LINK = -lstdc++
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+# Debian's PGXS compiles every source to LLVM bitcode with clang in C++14 mode;
+# the JIT cannot inline C++ code anyway, so skip it.
+override with_llvm = no
+include $(PGXS)
+
+# Headers are not tracked by PGXS: rebuild objects when any header changes.
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)

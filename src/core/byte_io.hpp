@@ -1,0 +1,132 @@
+// Portable, versioned byte format for serialised states and stored models.
+//
+// Every value is written little-endian, field by field (never a memcpy of a
+// struct), and every blob starts with a tag byte naming what it holds and a
+// version byte, so a value written by one build or machine can be read by
+// another and a stored value survives an upgrade.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+
+namespace crm {
+
+class ByteWriter {
+public:
+    ByteWriter(std::uint8_t tag, std::uint8_t version) {
+        bytes_.push_back(tag);
+        bytes_.push_back(version);
+    }
+    void u8(std::uint8_t v) { bytes_.push_back(v); }
+    void u32(std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    void u64(std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+    void f64(double v) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        u64(bits);
+    }
+    void f64s(const std::vector<double>& values) {
+        u64(values.size());
+        bytes_.reserve(bytes_.size() + 8 * values.size());
+        for (double v : values) f64(v);
+    }
+    void str(const std::string& s) {
+        u32(static_cast<std::uint32_t>(s.size()));
+        bytes_.insert(bytes_.end(), s.begin(), s.end());
+    }
+    const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+    std::vector<std::uint8_t> take() { return std::move(bytes_); }
+
+private:
+    std::vector<std::uint8_t> bytes_;
+};
+
+// Reads what ByteWriter wrote; every read is bounds-checked, so a truncated or
+// corrupted value is an error (22P03), never an out-of-bounds read.
+class ByteReader {
+public:
+    ByteReader(const std::uint8_t* data, std::size_t size, std::uint8_t expected_tag,
+               std::uint8_t max_version, const char* what)
+        : data_(data), size_(size), what_(what) {
+        if (size_ < 2 || data_[0] != expected_tag)
+            fail("it is not a serialised " + std::string(what_));
+        version_ = data_[1];
+        if (version_ == 0 || version_ > max_version)
+            fail("unsupported format version " + std::to_string(version_) +
+                 " (this build reads up to version " + std::to_string(max_version) + ")");
+        pos_ = 2;
+    }
+    std::uint8_t version() const { return version_; }
+    std::uint8_t u8() {
+        need(1);
+        return data_[pos_++];
+    }
+    std::uint32_t u32() {
+        need(4);
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(data_[pos_++]) << (8 * i);
+        return v;
+    }
+    std::uint64_t u64() {
+        need(8);
+        std::uint64_t v = 0;
+        for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(data_[pos_++]) << (8 * i);
+        return v;
+    }
+    std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+    double f64() {
+        const std::uint64_t bits = u64();
+        double v;
+        std::memcpy(&v, &bits, sizeof v);
+        return v;
+    }
+    std::vector<double> f64s() {
+        const std::uint64_t n = u64();
+        if (n > (size_ - pos_) / 8) fail("array length exceeds the data");
+        std::vector<double> out(static_cast<std::size_t>(n));
+        for (auto& v : out) v = f64();
+        return out;
+    }
+    std::string str() {
+        const std::uint32_t n = u32();
+        need(n);
+        std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+        pos_ += n;
+        return s;
+    }
+    void expect_end() const {
+        if (pos_ != size_) fail("trailing bytes after the value");
+    }
+
+private:
+    void need(std::size_t n) const {
+        if (n > size_ - pos_) fail("the value is truncated");
+    }
+    [[noreturn]] void fail(const std::string& why) const {
+        throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what_ + " value: " + why);
+    }
+
+    const std::uint8_t* data_;
+    std::size_t size_;
+    const char* what_;
+    std::size_t pos_ = 0;
+    std::uint8_t version_ = 0;
+};
+
+// Tags of the serialised values; one per state or model type, never reused.
+namespace tags {
+constexpr std::uint8_t rfm_sample = 0x52;       // 'R'
+constexpr std::uint8_t rfm_accumulator = 0x53;  // 'S'
+}
+
+}  // namespace crm

@@ -1,0 +1,23 @@
+// Building and reading composite (row) values from C++.
+#pragma once
+
+#include <vector>
+
+#include "pg_includes.hpp"
+
+namespace crm::pg {
+
+// The blessed tuple descriptor of the function's composite result type.
+// Costs a catalog lookup: callers cache it per query (see fn_cache.hpp).
+TupleDesc result_tupdesc(FunctionCallInfo fcinfo);
+
+// Forms a row of the result type from values (nulls: all false when empty).
+Datum make_row(TupleDesc desc, const std::vector<Datum>& values, const std::vector<bool>& nulls = {});
+
+// Field `attno` (1-based) of a composite argument; *is_null set.
+Datum row_field(HeapTupleHeader row, int attno, bool* is_null);
+
+// The composite argument as a detoasted row header plus its raw bytes, for caching.
+HeapTupleHeader row_arg(FunctionCallInfo fcinfo, int argno);
+
+}  // namespace crm::pg

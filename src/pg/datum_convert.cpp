@@ -1,0 +1,85 @@
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+
+#include "bridge.hpp"
+#include "datum_convert.hpp"
+
+namespace crm::pg {
+
+namespace {
+
+struct ArrayView {
+    int ndim = 0;
+    int length = 0;
+    bool has_nulls = false;
+    const double* data = nullptr;
+};
+
+ArrayView view_float8_array(ArrayType* array) {
+    ArrayView v;
+    v.ndim = ARR_NDIM(array);
+    if (ARR_ELEMTYPE(array) != FLOAT8OID) return v;
+    v.length = ArrayGetNItems(v.ndim, ARR_DIMS(array));
+    v.has_nulls = ARR_HASNULL(array) && array_contains_nulls(array);
+    if (!v.has_nulls) v.data = reinterpret_cast<const double*>(ARR_DATA_PTR(array));
+    return v;
+}
+
+std::vector<double> to_vector(ArrayType* array, const char* what, bool* has_null_elements = nullptr) {
+    const ArrayView v = pg_guard([array] { return view_float8_array(array); });
+    if (v.ndim > 1)
+        throw_invalid(std::string(what) + " must be a one-dimensional array, got " + std::to_string(v.ndim) +
+                      " dimensions");
+    if (has_null_elements != nullptr) {
+        *has_null_elements = v.has_nulls;
+        if (v.has_nulls) return {};
+    }
+    if (v.has_nulls)
+        throw_error(ErrorKind::NullValueNotAllowed, std::string(what) + " must not contain NULL elements");
+    if (v.length > 0 && v.data == nullptr) throw_invalid(std::string(what) + " must be a float8 array");
+    return std::vector<double>(v.data, v.data + v.length);
+}
+
+}  // namespace
+
+std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const char* argname,
+                                     bool* has_null_elements) {
+    ArrayType* array = pg_guard([fcinfo, argno] { return PG_GETARG_ARRAYTYPE_P(argno); });
+    return to_vector(array, argname, has_null_elements);
+}
+
+std::vector<double> float8_array_from_datum(Datum datum, const char* what) {
+    ArrayType* array = pg_guard([datum] { return DatumGetArrayTypeP(datum); });
+    return to_vector(array, what);
+}
+
+std::string text_arg(FunctionCallInfo fcinfo, int argno) {
+    text* t = pg_guard([fcinfo, argno] { return PG_GETARG_TEXT_PP(argno); });
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+std::string name_arg(FunctionCallInfo fcinfo, int argno) {
+    const Name n = PG_GETARG_NAME(argno);
+    return std::string(NameStr(*n), strnlen(NameStr(*n), NAMEDATALEN));
+}
+
+Datum float8_array_datum(const std::vector<double>& values) {
+    const double* data = values.data();
+    const int n = static_cast<int>(values.size());
+    return pg_guard([data, n] {
+        Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+        for (int i = 0; i < n; ++i) elems[i] = Float8GetDatum(data[i]);
+        return PointerGetDatum(construct_array(elems, n, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    });
+}
+
+Datum text_datum(const std::string& value) {
+    const char* data = value.data();
+    const int n = static_cast<int>(value.size());
+    return pg_guard([data, n] { return PointerGetDatum(cstring_to_text_with_len(data, n)); });
+}
+
+}  // namespace crm::pg

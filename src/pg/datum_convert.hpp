@@ -1,0 +1,28 @@
+// Conversions between PostgreSQL Datums and plain C++ values. Every function
+// here is safe to call from C++: PostgreSQL calls run under pg_guard.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg_includes.hpp"
+
+namespace crm::pg {
+
+// A float8[] argument as a vector. Arrays of more than one dimension are
+// errors (22023) naming the argument. NULL elements are an error (22004)
+// unless has_null_elements is given: then it is set and an empty vector returned.
+std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const char* argname,
+                                     bool* has_null_elements = nullptr);
+
+// A text (or name) argument as a string.
+std::string text_arg(FunctionCallInfo fcinfo, int argno);
+std::string name_arg(FunctionCallInfo fcinfo, int argno);
+
+Datum float8_array_datum(const std::vector<double>& values);
+Datum text_datum(const std::string& value);
+
+// A float8[] Datum (e.g. a composite field) as a vector; NULL elements rejected.
+std::vector<double> float8_array_from_datum(Datum array, const char* what);
+
+}  // namespace crm::pg

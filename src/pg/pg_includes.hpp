@@ -1,0 +1,43 @@
+// PostgreSQL headers for the adapter, in one place.
+//
+// Include the C++ standard library and Eigen *before* this header: PostgreSQL's
+// port.h redefines snprintf, strerror and qsort. The pure core never includes it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+}
+
+// Declares a SQL-callable function `name` whose body runs through the bridge:
+// the body is C++ (may throw), PostgreSQL calls inside it go through pg_guard.
+#define CRM_FUNCTION(name)                                                                   \
+    extern "C" {                                                                             \
+    PG_FUNCTION_INFO_V1(name);                                                               \
+    }                                                                                        \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                       \
+    extern "C" Datum name(PG_FUNCTION_ARGS) {                                                \
+        return crm::pg::run_entry([fcinfo]() -> Datum { return name##_body(fcinfo); });      \
+    }                                                                                        \
+    static Datum name##_body(FunctionCallInfo fcinfo)

@@ -1,0 +1,270 @@
+// crm.rfm_analyze(orders regclass, customer_col name, date_col name, amount_col name,
+//                 as_of timestamptz, bins int, method text, segment_map jsonb)
+// crm.rfm_analyze_typed(the same with key_type anyelement after amount_col)
+//
+// One call from an orders table to one scored row per customer. PostgreSQL does
+// the per-customer GROUP BY (in parallel when it likes); the core learns the
+// cut points and scores; the rows go back in a tuplestore.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+#include "rfm.hpp"
+#include "segments.hpp"
+
+#include "bridge.hpp"
+#include "datum_convert.hpp"
+#include "relation.hpp"
+#include "segment_map_arg.hpp"
+#include "spi_session.hpp"
+
+namespace {
+
+using crm::pg::pg_guard;
+
+struct Arguments {
+    Oid orders = InvalidOid;
+    std::string customer_col, date_col, amount_col;
+    TimestampTz as_of = 0;
+    int bins = 5;
+    std::string method;
+    Jsonb* segment_map = nullptr;
+};
+
+void require_not_null(FunctionCallInfo fcinfo, int argno, const char* argname) {
+    if (PG_ARGISNULL(argno))
+        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(argname) + " must not be NULL");
+}
+
+Arguments read_arguments(FunctionCallInfo fcinfo) {
+    // rfm_analyze_typed has one more argument, key_type, at position 4.
+    const int shift = PG_NARGS() == 9 ? 1 : 0;
+    const char* names[] = {"orders", "customer_col", "date_col", "amount_col"};
+    for (int i = 0; i < 4; ++i) require_not_null(fcinfo, i, names[i]);
+    require_not_null(fcinfo, 4 + shift, "as_of");
+    require_not_null(fcinfo, 5 + shift, "bins");
+    require_not_null(fcinfo, 6 + shift, "method");
+    Arguments a;
+    a.orders = PG_GETARG_OID(0);
+    a.customer_col = crm::pg::name_arg(fcinfo, 1);
+    a.date_col = crm::pg::name_arg(fcinfo, 2);
+    a.amount_col = crm::pg::name_arg(fcinfo, 3);
+    a.as_of = PG_GETARG_TIMESTAMPTZ(4 + shift);
+    a.bins = PG_GETARG_INT32(5 + shift);
+    a.method = crm::pg::text_arg(fcinfo, 6 + shift);
+    if (!PG_ARGISNULL(7 + shift)) {
+        const int argno = 7 + shift;
+        a.segment_map = pg_guard([fcinfo, argno] { return PG_GETARG_JSONB_P(argno); });
+    }
+    crm::check_rfm_bins(a.bins);
+    if (a.method != "quantile" && a.method != "ntile")
+        crm::throw_invalid("method must be 'quantile' or 'ntile', got '" + a.method + "'");
+    if (TIMESTAMP_NOT_FINITE(a.as_of)) crm::throw_invalid("as_of must be a finite timestamp");
+    return a;
+}
+
+// Per-customer values as the GROUP BY query returns them.
+struct CustomerRows {
+    std::vector<Datum> keys;
+    std::vector<std::int32_t> recency_days;
+    std::vector<std::int64_t> frequency;
+    std::vector<double> monetary;
+    std::int64_t skipped_rows = 0;
+};
+
+std::string build_query(const crm::pg::RelationRef& rel, const crm::pg::ColumnRef& key, Oid key_type,
+                        const crm::pg::ColumnRef& date, const crm::pg::ColumnRef& amount, bool ordered) {
+    std::string key_expr = key.quoted_name;
+    if (key.type != key_type) key_expr += "::" + crm::pg::type_name(key_type);
+    const std::string amount_expr =
+        amount.quoted_name + (amount.type == CASHOID ? "::pg_catalog.numeric" : "") + "::pg_catalog.float8";
+    const std::string last = "pg_catalog.max(s.d) FILTER (WHERE s.ok)";
+    // Whole days since the last order: exact for date columns, floored for timestamps.
+    const std::string recency =
+        date.type == DATEOID
+            ? "($1::pg_catalog.date - " + last + ")"
+            : "pg_catalog.floor(pg_catalog.date_part('epoch', $1 - " + last + ") / 86400)::pg_catalog.int4";
+    std::string sql = "SELECT s.k, " + recency +
+                      ", pg_catalog.count(*) FILTER (WHERE s.ok)"
+                      ", pg_catalog.sum(s.a) FILTER (WHERE s.ok)"
+                      ", pg_catalog.count(*) FILTER (WHERE NOT s.ok)"
+                      " FROM (SELECT " +
+                      key_expr + " AS k, " + date.quoted_name + " AS d, " + amount_expr + " AS a, (" +
+                      date.quoted_name + " IS NOT NULL AND " + amount.quoted_name + " IS NOT NULL AND " +
+                      date.quoted_name + " <= $1) AS ok FROM " + rel.quoted_name + ") s GROUP BY s.k";
+    if (ordered) sql += " ORDER BY s.k";
+    return sql;
+}
+
+struct RawColumns {
+    Datum* keys;
+    std::int32_t* recency;
+    std::int64_t* frequency;
+    double* monetary;
+    std::int64_t skipped;
+    std::uint64_t kept;
+};
+
+// Copies SPI's result into plain arrays (runs under pg_guard: C only).
+void collect_rows(std::uint64_t n, RawColumns* out) {
+    SPITupleTable* table = SPI_tuptable;
+    TupleDesc desc = table->tupdesc;
+    std::uint64_t kept = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        HeapTuple tuple = table->vals[i];
+        bool key_null, ok_null, bad_null;
+        const Datum key = SPI_getbinval(tuple, desc, 1, &key_null);
+        const std::int64_t ok_count = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &ok_null));
+        const std::int64_t bad_count = DatumGetInt64(SPI_getbinval(tuple, desc, 5, &bad_null));
+        if (key_null || ok_count == 0) {
+            out->skipped += ok_count + bad_count;
+            continue;
+        }
+        out->skipped += bad_count;
+        bool null;
+        out->keys[kept] = key;
+        out->recency[kept] = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &null));
+        out->frequency[kept] = ok_count;
+        out->monetary[kept] = DatumGetFloat8(SPI_getbinval(tuple, desc, 4, &null));
+        kept++;
+        if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
+    }
+    out->kept = kept;
+}
+
+CustomerRows fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, Oid key_type) {
+    const auto rel = crm::pg::resolve_relation(a.orders, "orders");
+    const auto key = crm::pg::resolve_column(rel, a.customer_col, "customer_col");
+    const auto date = crm::pg::resolve_column(rel, a.date_col, "date_col");
+    const auto amount = crm::pg::resolve_column(rel, a.amount_col, "amount_col");
+    if (!crm::pg::is_temporal_type(date.type))
+        crm::throw_error(crm::ErrorKind::DatatypeMismatch,
+                         "date_col \"" + date.name + "\" must be of type date, timestamp or timestamptz, not " +
+                             date.type_name);
+    if (!crm::pg::is_numeric_type(amount.type))
+        crm::throw_error(crm::ErrorKind::DatatypeMismatch,
+                         "amount_col \"" + amount.name + "\" must be numeric, not " + amount.type_name);
+    const bool key_types_match =
+        key.type == key_type || (crm::pg::is_integer_type(key.type) && crm::pg::is_integer_type(key_type));
+    if (!key_types_match)
+        crm::throw_error(crm::ErrorKind::DatatypeMismatch,
+                         "customer_col \"" + key.name + "\" is of type " + key.type_name +
+                             " but the result's customer_key is " + crm::pg::type_name(key_type),
+                         "Use crm.rfm_analyze_typed(..., key_type => NULL::" + key.type_name +
+                             ") to get keys of the column's own type.");
+
+    const std::string sql = build_query(rel, key, key_type, date, amount, a.method == "ntile");
+    const std::uint64_t n = spi.query(sql, {TIMESTAMPTZOID}, {TimestampTzGetDatum(a.as_of)});
+
+    CustomerRows rows;
+    rows.keys.resize(n);
+    rows.recency_days.resize(n);
+    rows.frequency.resize(n);
+    rows.monetary.resize(n);
+    RawColumns raw{rows.keys.data(), rows.recency_days.data(), rows.frequency.data(), rows.monetary.data(), 0, 0};
+    RawColumns* out = &raw;
+    pg_guard([n, out] { collect_rows(n, out); });
+    rows.keys.resize(raw.kept);
+    rows.recency_days.resize(raw.kept);
+    rows.frequency.resize(raw.kept);
+    rows.monetary.resize(raw.kept);
+    rows.skipped_rows = raw.skipped;
+    return rows;
+}
+
+// One output row's values, ready for tuplestore_putvalues (C only).
+struct OutputRows {
+    const CustomerRows* customers;
+    const crm::RfmScores* scores;
+    const char* const* cells;     // per row
+    const Datum* segment_texts;   // per row, shared text Datums
+    Tuplestorestate* store;
+    TupleDesc desc;
+};
+
+void put_rows(const OutputRows* out) {
+    const std::size_t n = out->customers->keys.size();
+    MemoryContext row_context =
+        AllocSetContextCreate(CurrentMemoryContext, "crm rfm_analyze rows", ALLOCSET_SMALL_SIZES);
+    Datum values[9];
+    bool nulls[9] = {false, false, false, false, false, false, false, false, false};
+    for (std::size_t i = 0; i < n; ++i) {
+        MemoryContext previous = MemoryContextSwitchTo(row_context);
+        values[0] = out->customers->keys[i];
+        values[1] = Int32GetDatum(out->customers->recency_days[i]);
+        values[2] = Int64GetDatum(out->customers->frequency[i]);
+        values[3] = Float8GetDatum(out->customers->monetary[i]);
+        values[4] = Int32GetDatum(out->scores[i].r);
+        values[5] = Int32GetDatum(out->scores[i].f);
+        values[6] = Int32GetDatum(out->scores[i].m);
+        values[7] = CStringGetTextDatum(out->cells[i]);
+        values[8] = out->segment_texts[i];
+        MemoryContextSwitchTo(previous);
+        tuplestore_putvalues(out->store, out->desc, values, nulls);
+        MemoryContextReset(row_context);
+        if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
+    }
+    MemoryContextDelete(row_context);
+}
+
+}  // namespace
+
+CRM_FUNCTION(crm_rfm_analyze) {
+    const Arguments args = read_arguments(fcinfo);
+    const crm::SegmentMap segments = crm::pg::segment_map_for(args.bins, args.segment_map);
+
+    pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    const Oid key_type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
+
+    crm::pg::SpiSession spi;
+    const CustomerRows customers = fetch_customers(spi, args, key_type);
+
+    crm::RfmSample sample;
+    sample.reserve(customers.keys.size());
+    for (std::size_t i = 0; i < customers.keys.size(); ++i)
+        sample.add(customers.recency_days[i], static_cast<double>(customers.frequency[i]), customers.monetary[i]);
+    const std::vector<crm::RfmScores> scores =
+        args.method == "ntile" ? sample.score_all_ntile(args.bins) : sample.score_all_quantile(args.bins);
+
+    // Cells and segment names as C strings; one text Datum per distinct segment.
+    std::vector<std::string> cells(scores.size());
+    std::vector<Datum> segment_texts(scores.size());
+    std::vector<std::pair<const std::string*, Datum>> segment_datums;
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        cells[i] = crm::rfm_cell(scores[i], args.bins);
+        const std::string& name = segments.segment(scores[i].r, scores[i].f);
+        Datum text = 0;
+        for (const auto& [known, datum] : segment_datums)
+            if (known == &name) text = datum;
+        if (text == 0) {
+            text = pg_guard([rsinfo, &name] {
+                MemoryContext previous = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+                const Datum d = PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
+                MemoryContextSwitchTo(previous);
+                return d;
+            });
+            segment_datums.emplace_back(&name, text);
+        }
+        segment_texts[i] = text;
+    }
+    std::vector<const char*> cell_ptrs(cells.size());
+    for (std::size_t i = 0; i < cells.size(); ++i) cell_ptrs[i] = cells[i].c_str();
+
+    const OutputRows out{&customers, scores.data(), cell_ptrs.data(), segment_texts.data(), rsinfo->setResult,
+                         rsinfo->setDesc};
+    const OutputRows* outp = &out;
+    pg_guard([outp] { put_rows(outp); });
+    spi.finish();
+
+    if (customers.skipped_rows > 0) {
+        const std::int64_t skipped = customers.skipped_rows;
+        pg_guard([skipped] {
+            ereport(NOTICE, (errmsg("rfm_analyze skipped %lld order rows with a NULL customer, date or amount, "
+                                    "or dated after as_of",
+                                    static_cast<long long>(skipped))));
+        });
+    }
+    return static_cast<Datum>(0);
+}

@@ -1,0 +1,33 @@
+// A connection to SPI for the duration of one function call.
+//
+// Queries run with the caller's privileges, so table and column permissions
+// and row-level security apply to everything the extension reads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg_includes.hpp"
+
+namespace crm::pg {
+
+class SpiSession {
+public:
+    SpiSession();
+    ~SpiSession();
+    SpiSession(const SpiSession&) = delete;
+    SpiSession& operator=(const SpiSession&) = delete;
+
+    // Runs a read-only query with parameters; returns the number of rows.
+    // The result is in SPI_tuptable until the next query or finish().
+    std::uint64_t query(const std::string& sql, const std::vector<Oid>& types, const std::vector<Datum>& values);
+
+    // Ends the session on the normal path. On an error path the transaction
+    // abort cleans SPI up, so the destructor does nothing then.
+    void finish();
+
+private:
+    bool open_ = false;
+};
+
+}  // namespace crm::pg
