@@ -1,0 +1,109 @@
+-- Sample retail data for the showcase, the tests and the benchmarks.
+--
+--   psql -v scale=1 -v seed=42 -f scripts/sample_data.sql
+--
+-- scale 1 = 2,000 customers and about 20,000 orders (scale 250: 500k / 5M).
+-- Deterministic for a given seed whatever the plan: every random draw is a
+-- hash of (seed, row id, stream), not a call to random().
+--
+-- Tables (schema crm_sample):
+--   customers(customer_id, name, region, signup_date)
+--   orders(order_id, customer_id, ordered_at, category, product, amount)
+-- Customers differ in how often they buy (gamma-like spread), when they
+-- started and whether they stopped buying (churned), so every RFM segment
+-- is populated. 85% of orders are food (small baskets), 15% appliances
+-- (rare, expensive).
+
+\set ON_ERROR_STOP 1
+\if :{?scale}
+\else
+  \set scale 1
+\endif
+\if :{?seed}
+\else
+  \set seed 42
+\endif
+
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS crm_sample CASCADE;
+CREATE SCHEMA crm_sample;
+
+-- Uniform (0, 1) from (seed, id, stream): stable across plans and machines.
+CREATE FUNCTION crm_sample.u(seed bigint, id bigint, stream integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ((pg_catalog.hashint8extended(id, seed * 1000 + stream) & 2147483647)::double precision + 0.5)
+         / 2147483648.0
+$$;
+
+-- Standard normal by Box-Muller from two uniforms.
+CREATE FUNCTION crm_sample.normal(seed bigint, id bigint, stream integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT pg_catalog.sqrt(-2 * pg_catalog.ln(crm_sample.u(seed, id, stream)))
+         * pg_catalog.cos(2 * pi() * crm_sample.u(seed, id, stream + 1))
+$$;
+
+CREATE TABLE crm_sample.customers (
+    customer_id bigint PRIMARY KEY,
+    name text NOT NULL,
+    region text NOT NULL,
+    signup_date date NOT NULL,
+    -- generator's latent truth, kept for teaching: mean orders per year and churn date
+    orders_per_year double precision NOT NULL,
+    churned_on date
+);
+
+INSERT INTO crm_sample.customers
+SELECT c,
+       'Customer ' || lpad(c::text, 7, '0'),
+       (ARRAY['North', 'South', 'East', 'West', 'Central'])[1 + floor(5 * crm_sample.u(:seed, c, 1))::int],
+       -- 6% are new: they signed up in the last two months
+       CASE WHEN crm_sample.u(:seed, c, 8) < 0.06
+            THEN date '2024-11-01' + floor(60 * crm_sample.u(:seed, c, 2))::int
+            ELSE date '2023-01-01' + floor(600 * crm_sample.u(:seed, c, 2))::int END,
+       -- heavy-tailed purchase rate: most customers buy a few times a year, some weekly
+       greatest(0.5, 11 * pg_catalog.exp(1.1 * crm_sample.normal(:seed, c, 3) - 0.6)),
+       CASE WHEN crm_sample.u(:seed, c, 5) < 0.45
+            THEN date '2023-03-01' + floor(640 * crm_sample.u(:seed, c, 6))::int END
+FROM generate_series(1, 2000 * :scale) AS c;
+
+-- Each customer's active window: signup to churn (or the end of 2024).
+CREATE TEMP VIEW active_windows AS
+SELECT customer_id, signup_date AS first_day,
+       greatest(signup_date + 1, least(coalesce(churned_on, date '2024-12-31'), date '2024-12-31')) AS last_day,
+       orders_per_year
+FROM crm_sample.customers;
+
+CREATE TABLE crm_sample.orders (
+    order_id bigint NOT NULL,
+    customer_id bigint NOT NULL,
+    ordered_at timestamptz NOT NULL,
+    category text NOT NULL,
+    product text NOT NULL,
+    amount numeric(10, 2) NOT NULL
+);
+
+INSERT INTO crm_sample.orders
+SELECT row_number() OVER (ORDER BY w.customer_id, j),
+       w.customer_id,
+       (w.first_day + floor((w.last_day - w.first_day) * crm_sample.u(:seed, w.customer_id * 1000 + j, 10))::int)
+           + make_interval(mins => floor(60 * (8 + 13 * crm_sample.u(:seed, w.customer_id * 1000 + j, 11)))::int),
+       CASE WHEN appliance THEN 'appliance' ELSE 'food' END,
+       CASE WHEN appliance
+            THEN (ARRAY['Fridge', 'Washing machine', 'Microwave', 'Kettle', 'Vacuum cleaner', 'Dishwasher'])
+                 [1 + floor(6 * crm_sample.u(:seed, w.customer_id * 1000 + j, 13))::int]
+            ELSE (ARRAY['Fresh produce', 'Dairy', 'Bakery', 'Meat', 'Frozen food', 'Beverages', 'Pantry'])
+                 [1 + floor(7 * crm_sample.u(:seed, w.customer_id * 1000 + j, 13))::int] END,
+       round((CASE WHEN appliance
+                   THEN 60 * pg_catalog.exp(1.6 + 0.7 * crm_sample.normal(:seed, w.customer_id * 1000 + j, 14))
+                   ELSE 8 * pg_catalog.exp(1.0 + 0.5 * crm_sample.normal(:seed, w.customer_id * 1000 + j, 14))
+              END)::numeric, 2)
+FROM active_windows w
+CROSS JOIN LATERAL generate_series(
+    1, 1 + floor(w.orders_per_year * (w.last_day - w.first_day) / 365.0
+                 * (0.5 + crm_sample.u(:seed, w.customer_id, 7)))::int) AS j
+CROSS JOIN LATERAL (SELECT crm_sample.u(:seed, w.customer_id * 1000 + j, 12) < 0.15 AS appliance) a;
+
+ALTER TABLE crm_sample.orders ADD PRIMARY KEY (order_id);
+CREATE INDEX ON crm_sample.orders (customer_id);
+ANALYZE crm_sample.customers;
+ANALYZE crm_sample.orders;
