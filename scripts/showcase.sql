@@ -1,0 +1,63 @@
+-- What the showcase prints, from the sample data in schema crm_sample.
+\set QUIET on
+\pset footer off
+\pset null '-'
+SET client_min_messages = warning;
+
+\echo
+\echo '== The sample data'
+SELECT count(DISTINCT customer_id) AS customers, count(*) AS orders,
+       min(ordered_at)::date AS first_order, max(ordered_at)::date AS last_order,
+       to_char(sum(amount), 'FM999,999,999') AS revenue,
+       round(100.0 * count(*) FILTER (WHERE category = 'food') / count(*), 1) AS food_orders_pct
+FROM crm_sample.orders;
+
+-- One call: RFM per customer as of the first of January 2025.
+CREATE TEMP TABLE rfm AS
+SELECT * FROM crm.rfm_analyze('crm_sample.orders', 'customer_id', 'ordered_at', 'amount',
+                              as_of => '2025-01-01');
+
+\echo
+\echo '== RFM segments (crm.rfm_analyze, quintile scores, default 10-segment grid)'
+SELECT segment,
+       count(*) AS customers,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct_customers,
+       round((100 * sum(monetary) / sum(sum(monetary)) OVER ())::numeric, 1) AS pct_revenue,
+       round(avg(recency_days)) AS avg_recency_days,
+       round(avg(frequency), 1) AS avg_orders,
+       round(avg(monetary)::numeric) AS avg_spend
+FROM rfm GROUP BY segment ORDER BY sum(monetary) DESC;
+
+\echo
+\echo '== Three customers per segment (highest spend first), joined back to the customers table'
+SELECT segment, name, region, recency_days, frequency, round(monetary::numeric, 2) AS monetary, rfm_cell
+FROM (SELECT r.*, c.name, c.region,
+             row_number() OVER (PARTITION BY r.segment ORDER BY r.monetary DESC, r.customer_key) AS rank
+      FROM rfm r JOIN crm_sample.customers c ON c.customer_id = r.customer_key) t
+WHERE rank <= 3
+ORDER BY segment, rank;
+
+\echo
+\echo '== Composable form: thresholds learned once, stored, and used to score in an ordinary query'
+CREATE TEMP TABLE rfm_model AS
+SELECT crm.rfm_thresholds(recency_days, frequency, monetary) AS thresholds FROM rfm;
+SELECT (thresholds).customers, (thresholds).recency_cuts, (thresholds).frequency_cuts,
+       (thresholds).monetary_cuts::numeric(10, 2)[] AS monetary_cuts
+FROM rfm_model;
+SELECT s.segment, count(*) AS customers_scored
+FROM rfm r CROSS JOIN rfm_model m
+CROSS JOIN LATERAL crm.rfm_score(m.thresholds, r.recency_days, r.frequency, r.monetary) s
+GROUP BY s.segment ORDER BY 2 DESC LIMIT 3;
+
+\echo
+\echo '== Weighted composite score (z-scored features; weights R 0.2, F 0.3, M 0.5): top 5'
+SELECT c.name, r.segment, round(score::numeric, 3) AS score
+FROM (SELECT customer_key, segment,
+             crm.weighted_score(
+               ARRAY[-(recency_days - avg(recency_days) OVER ()) / NULLIF(stddev_pop(recency_days) OVER (), 0),
+                     (frequency - avg(frequency) OVER ()) / NULLIF(stddev_pop(frequency) OVER (), 0),
+                     (monetary - avg(monetary) OVER ()) / NULLIF(stddev_pop(monetary) OVER (), 0)],
+               ARRAY[0.2, 0.3, 0.5]) AS score
+      FROM rfm) r
+JOIN crm_sample.customers c ON c.customer_id = r.customer_key
+ORDER BY score DESC LIMIT 5;
