@@ -15,7 +15,8 @@ struct Range {
 
 class PatternParser {
 public:
-    PatternParser(const std::string& pattern, int bins) : p_(pattern), bins_(bins) {}
+    PatternParser(const std::string& pattern, int bins)
+        : p_(pattern), bins_(bins), separated_(has_separator(pattern)) {}
 
     std::pair<Range, Range> parse() {
         skip_spaces();
@@ -51,14 +52,17 @@ private:
         return {v, v};
     }
 
-    // Outside brackets a number is one digit unless a separator follows it.
+    // Outside brackets a number is one digit, unless the parts are separated
+    // (by ',', ':' or a space): then it is all the digits, so "10,10" works.
     int number(const char* which, bool in_brackets) {
         const std::size_t start = pos_;
+        const bool whole = in_brackets || separated_;
         while (pos_ < p_.size() && std::isdigit(static_cast<unsigned char>(p_[pos_]))) {
             ++pos_;
-            if (!in_brackets && pos_ - start == 1 && !separator_follows_number()) break;
+            if (!whole) break;
         }
         if (pos_ == start) fail(std::string("expected a number for the ") + which + " score");
+        if (pos_ - start > 2) fail(std::string("the ") + which + " score is too large");
         const int v = std::stoi(p_.substr(start, pos_ - start));
         if (v < 1 || v > bins_)
             fail(std::string("the ") + which + " score " + std::to_string(v) + " is outside 1.." +
@@ -66,10 +70,14 @@ private:
         return v;
     }
 
-    bool separator_follows_number() const {
-        std::size_t i = pos_;
-        while (i < p_.size() && std::isdigit(static_cast<unsigned char>(p_[i]))) ++i;
-        return i < p_.size() && (p_[i] == ',' || p_[i] == ':' || p_[i] == ' ');
+    static bool has_separator(const std::string& p) {
+        int depth = 0;
+        for (char c : p) {
+            if (c == '[') ++depth;
+            else if (c == ']') --depth;
+            else if (depth == 0 && (c == ',' || c == ':' || c == ' ')) return true;
+        }
+        return false;
     }
 
     void skip_spaces() {
@@ -84,6 +92,7 @@ private:
 
     const std::string& p_;
     int bins_;
+    bool separated_;
     std::size_t pos_ = 0;
 };
 

@@ -10,8 +10,8 @@ namespace crm {
 // One rule of a segment map: a segment name and a cell pattern such as "5[4-5]"
 // (R = 5, F in 4..5), "[1-2][3-4]", "51", "*1" or, for bins = 10, "10,[8-10]".
 // The first part is the R score, the second the F score; each part is a number,
-// an inclusive range in brackets, or '*'. A ',' or ':' may separate the parts
-// and must when a part has two digits.
+// an inclusive range in brackets, or '*'. A ',', ':' or space may separate the
+// parts, and must when a score outside brackets has two digits ("10,10").
 struct SegmentRule {
     std::string segment;
     std::string pattern;

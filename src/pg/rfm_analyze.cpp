@@ -5,6 +5,7 @@
 // One call from an orders table to one scored row per customer. PostgreSQL does
 // the per-customer GROUP BY (in parallel when it likes); the core learns the
 // cut points and scores; the rows go back in a tuplestore.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -64,13 +65,19 @@ Arguments read_arguments(FunctionCallInfo fcinfo) {
     return a;
 }
 
-// Per-customer values as the GROUP BY query returns them.
+// Per-customer values as the GROUP BY query returns them, in PostgreSQL
+// memory (a context of their own), filled row by row while the query runs.
 struct CustomerRows {
-    std::vector<Datum> keys;
-    std::vector<std::int32_t> recency_days;
-    std::vector<std::int64_t> frequency;
-    std::vector<double> monetary;
-    std::int64_t skipped_rows = 0;
+    MemoryContext context;
+    bool key_byval;
+    int16 key_len;
+    std::uint64_t capacity;
+    std::uint64_t count;
+    Datum* keys;
+    std::int32_t* recency_days;
+    std::int64_t* frequency;
+    double* monetary;
+    std::int64_t skipped_rows;
 };
 
 std::string build_query(const crm::pg::RelationRef& rel, const crm::pg::ColumnRef& key, Oid key_type,
@@ -97,43 +104,47 @@ std::string build_query(const crm::pg::RelationRef& rel, const crm::pg::ColumnRe
     return sql;
 }
 
-struct RawColumns {
-    Datum* keys;
-    std::int32_t* recency;
-    std::int64_t* frequency;
-    double* monetary;
-    std::int64_t skipped;
-    std::uint64_t kept;
-};
-
-// Copies SPI's result into plain arrays (runs under pg_guard: C only).
-void collect_rows(std::uint64_t n, RawColumns* out) {
-    SPITupleTable* table = SPI_tuptable;
-    TupleDesc desc = table->tupdesc;
-    std::uint64_t kept = 0;
-    for (std::uint64_t i = 0; i < n; ++i) {
-        HeapTuple tuple = table->vals[i];
-        bool key_null, ok_null, bad_null;
-        const Datum key = SPI_getbinval(tuple, desc, 1, &key_null);
-        const std::int64_t ok_count = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &ok_null));
-        const std::int64_t bad_count = DatumGetInt64(SPI_getbinval(tuple, desc, 5, &bad_null));
-        if (key_null || ok_count == 0) {
-            out->skipped += ok_count + bad_count;
-            continue;
-        }
-        out->skipped += bad_count;
-        bool null;
-        out->keys[kept] = key;
-        out->recency[kept] = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &null));
-        out->frequency[kept] = ok_count;
-        out->monetary[kept] = DatumGetFloat8(SPI_getbinval(tuple, desc, 4, &null));
-        kept++;
-        if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
-    }
-    out->kept = kept;
+void grow(CustomerRows* rows) {
+    const std::uint64_t capacity = rows->capacity == 0 ? 1024 : rows->capacity * 2;
+    const auto resize = [rows, capacity](void* old, std::size_t width) {
+        return old == nullptr ? MemoryContextAllocHuge(rows->context, capacity * width)
+                              : repalloc_huge(old, capacity * width);
+    };
+    rows->keys = static_cast<Datum*>(resize(rows->keys, sizeof(Datum)));
+    rows->recency_days = static_cast<std::int32_t*>(resize(rows->recency_days, sizeof(std::int32_t)));
+    rows->frequency = static_cast<std::int64_t*>(resize(rows->frequency, sizeof(std::int64_t)));
+    rows->monetary = static_cast<double*>(resize(rows->monetary, sizeof(double)));
+    rows->capacity = capacity;
 }
 
-CustomerRows fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, Oid key_type) {
+// Receives one row of the GROUP BY query (runs inside PostgreSQL: C only).
+// Columns: key, recency_days, kept rows, sum of amounts, skipped rows.
+void collect_row(TupleTableSlot* slot, void* arg) {
+    auto* rows = static_cast<CustomerRows*>(arg);
+    const Datum* v = slot->tts_values;
+    const bool* null = slot->tts_isnull;
+    const std::int64_t kept = DatumGetInt64(v[2]);
+    const std::int64_t skipped = DatumGetInt64(v[4]);
+    if (null[0] || kept == 0) {  // NULL customer, or every row of the customer skipped
+        rows->skipped_rows += kept + skipped;
+        return;
+    }
+    rows->skipped_rows += skipped;
+    if (rows->count == rows->capacity) grow(rows);
+    const std::uint64_t i = rows->count++;
+    rows->keys[i] = rows->key_byval ? v[0] : PointerGetDatum(nullptr);
+    if (!rows->key_byval) {
+        MemoryContext previous = MemoryContextSwitchTo(rows->context);
+        rows->keys[i] = datumCopy(v[0], false, rows->key_len);
+        MemoryContextSwitchTo(previous);
+    }
+    rows->recency_days[i] = DatumGetInt32(v[1]);
+    rows->frequency[i] = kept;
+    rows->monetary[i] = DatumGetFloat8(v[3]);
+    if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
+}
+
+CustomerRows* fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, Oid key_type, MemoryContext parent) {
     const auto rel = crm::pg::resolve_relation(a.orders, "orders");
     const auto key = crm::pg::resolve_column(rel, a.customer_col, "customer_col");
     const auto date = crm::pg::resolve_column(rel, a.date_col, "date_col");
@@ -155,21 +166,13 @@ CustomerRows fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, Oid k
                              ") to get keys of the column's own type.");
 
     const std::string sql = build_query(rel, key, key_type, date, amount, a.method == "ntile");
-    const std::uint64_t n = spi.query(sql, {TIMESTAMPTZOID}, {TimestampTzGetDatum(a.as_of)});
-
-    CustomerRows rows;
-    rows.keys.resize(n);
-    rows.recency_days.resize(n);
-    rows.frequency.resize(n);
-    rows.monetary.resize(n);
-    RawColumns raw{rows.keys.data(), rows.recency_days.data(), rows.frequency.data(), rows.monetary.data(), 0, 0};
-    RawColumns* out = &raw;
-    pg_guard([n, out] { collect_rows(n, out); });
-    rows.keys.resize(raw.kept);
-    rows.recency_days.resize(raw.kept);
-    rows.frequency.resize(raw.kept);
-    rows.monetary.resize(raw.kept);
-    rows.skipped_rows = raw.skipped;
+    CustomerRows* rows = pg_guard([parent, key_type] {
+        auto* r = static_cast<CustomerRows*>(MemoryContextAllocZero(parent, sizeof(CustomerRows)));
+        r->context = AllocSetContextCreate(parent, "crm rfm_analyze customers", ALLOCSET_DEFAULT_SIZES);
+        get_typlenbyval(key_type, &r->key_len, &r->key_byval);
+        return r;
+    });
+    spi.stream(sql, {TIMESTAMPTZOID}, {TimestampTzGetDatum(a.as_of)}, &collect_row, rows);
     return rows;
 }
 
@@ -184,7 +187,7 @@ struct OutputRows {
 };
 
 void put_rows(const OutputRows* out) {
-    const std::size_t n = out->customers->keys.size();
+    const std::size_t n = out->customers->count;
     MemoryContext row_context =
         AllocSetContextCreate(CurrentMemoryContext, "crm rfm_analyze rows", ALLOCSET_SMALL_SIZES);
     Datum values[9];
@@ -219,12 +222,17 @@ CRM_FUNCTION(crm_rfm_analyze) {
     const Oid key_type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
 
     crm::pg::SpiSession spi;
-    const CustomerRows customers = fetch_customers(spi, args, key_type);
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    const CustomerRows* customers =
+        fetch_customers(spi, args, key_type, rsinfo->econtext->ecxt_per_query_memory);
+    spi.finish();
+    const auto t1 = Clock::now();
 
     crm::RfmSample sample;
-    sample.reserve(customers.keys.size());
-    for (std::size_t i = 0; i < customers.keys.size(); ++i)
-        sample.add(customers.recency_days[i], static_cast<double>(customers.frequency[i]), customers.monetary[i]);
+    sample.reserve(customers->count);
+    for (std::size_t i = 0; i < customers->count; ++i)
+        sample.add(customers->recency_days[i], static_cast<double>(customers->frequency[i]), customers->monetary[i]);
     const std::vector<crm::RfmScores> scores =
         args.method == "ntile" ? sample.score_all_ntile(args.bins) : sample.score_all_quantile(args.bins);
 
@@ -249,17 +257,28 @@ CRM_FUNCTION(crm_rfm_analyze) {
         }
         segment_texts[i] = text;
     }
+    const auto t2 = Clock::now();
     std::vector<const char*> cell_ptrs(cells.size());
     for (std::size_t i = 0; i < cells.size(); ++i) cell_ptrs[i] = cells[i].c_str();
 
-    const OutputRows out{&customers, scores.data(), cell_ptrs.data(), segment_texts.data(), rsinfo->setResult,
+    const OutputRows out{customers, scores.data(), cell_ptrs.data(), segment_texts.data(), rsinfo->setResult,
                          rsinfo->setDesc};
     const OutputRows* outp = &out;
     pg_guard([outp] { put_rows(outp); });
-    spi.finish();
+    MemoryContext rows_context = customers->context;
+    pg_guard([rows_context] { MemoryContextDelete(rows_context); });
+    const auto t3 = Clock::now();
+    // Phase timings for DBAs (SET client_min_messages = debug1).
+    const auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    const double query_ms = ms(t1 - t0), score_ms = ms(t2 - t1), output_ms = ms(t3 - t2);
+    const auto n_customers = static_cast<unsigned long long>(scores.size());
+    pg_guard([=] {
+        elog(DEBUG1, "rfm_analyze: %llu customers; query %.1f ms, scoring %.1f ms, output %.1f ms", n_customers,
+             query_ms, score_ms, output_ms);
+    });
 
-    if (customers.skipped_rows > 0) {
-        const std::int64_t skipped = customers.skipped_rows;
+    if (customers->skipped_rows > 0) {
+        const std::int64_t skipped = customers->skipped_rows;
         pg_guard([skipped] {
             ereport(NOTICE, (errmsg("rfm_analyze skipped %lld order rows with a NULL customer, date or amount, "
                                     "or dated after as_of",

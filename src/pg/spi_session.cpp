@@ -1,3 +1,5 @@
+#include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,69 @@ std::uint64_t SpiSession::query(const std::string& sql, const std::vector<Oid>& 
     const int rc = pg_guard([=] { return SPI_execute_with_args(text, nargs, argtypes, args, nullptr, true, 0); });
     if (rc != SPI_OK_SELECT) throw_error(ErrorKind::Internal, "unexpected SPI result " + std::to_string(rc));
     return SPI_processed;
+}
+
+namespace {
+
+// A DestReceiver that forwards each row to a callback.
+struct RowForwarder {
+    DestReceiver pub;  // first member: PostgreSQL sees a DestReceiver*
+    SpiSession::RowCallback on_row;
+    void* arg;
+    std::uint64_t rows;
+};
+
+bool forward_row(TupleTableSlot* slot, DestReceiver* self) {
+    auto* forwarder = reinterpret_cast<RowForwarder*>(self);
+    slot_getallattrs(slot);
+    forwarder->on_row(slot, forwarder->arg);
+    forwarder->rows++;
+    return true;
+}
+void receiver_startup(DestReceiver*, int, TupleDesc) {}
+void receiver_noop(DestReceiver*) {}
+
+}  // namespace
+
+std::uint64_t SpiSession::stream(const std::string& sql, const std::vector<Oid>& types,
+                                 const std::vector<Datum>& values, RowCallback on_row, void* arg) {
+    const char* text = sql.c_str();
+    const int nargs = static_cast<int>(types.size());
+    const Oid* argtypes = types.data();
+    const Datum* args = values.data();
+    struct Outcome {
+        int rc;
+        std::uint64_t rows;
+    };
+    const Outcome outcome = pg_guard([=] {
+        ParamListInfo params = makeParamList(nargs);
+        for (int i = 0; i < nargs; ++i) {
+            params->params[i].value = args[i];
+            params->params[i].isnull = false;
+            params->params[i].pflags = PARAM_FLAG_CONST;
+            params->params[i].ptype = argtypes[i];
+        }
+        auto* forwarder = static_cast<RowForwarder*>(palloc0(sizeof(RowForwarder)));
+        forwarder->pub.receiveSlot = forward_row;
+        forwarder->pub.rStartup = receiver_startup;
+        forwarder->pub.rShutdown = receiver_noop;
+        forwarder->pub.rDestroy = receiver_noop;
+        forwarder->pub.mydest = DestNone;
+        forwarder->on_row = on_row;
+        forwarder->arg = arg;
+        SPIExecuteOptions options;
+        memset(&options, 0, sizeof options);
+        options.params = params;
+        options.read_only = true;
+        options.dest = &forwarder->pub;
+        const int rc = SPI_execute_extended(text, &options);
+        return Outcome{rc, forwarder->rows};
+    });
+    // SPI reports a SELECT whose rows go to a receiver of kind DestNone as
+    // SPI_OK_UTILITY; the query here is always our own SELECT.
+    if (outcome.rc != SPI_OK_SELECT && outcome.rc != SPI_OK_UTILITY)
+        throw_error(ErrorKind::Internal, "unexpected SPI result " + std::to_string(outcome.rc));
+    return outcome.rows;
 }
 
 void SpiSession::finish() {

@@ -22,6 +22,13 @@ public:
     // The result is in SPI_tuptable until the next query or finish().
     std::uint64_t query(const std::string& sql, const std::vector<Oid>& types, const std::vector<Datum>& values);
 
+    // Runs a read-only query and hands every row to `on_row` as it is produced,
+    // instead of materialising the result. on_row runs inside PostgreSQL: it
+    // must be C-only code (no C++ allocation, no throw). Returns the row count.
+    using RowCallback = void (*)(TupleTableSlot* slot, void* arg);
+    std::uint64_t stream(const std::string& sql, const std::vector<Oid>& types, const std::vector<Datum>& values,
+                         RowCallback on_row, void* arg);
+
     // Ends the session on the normal path. On an error path the transaction
     // abort cleans SPI up, so the destructor does nothing then.
     void finish();

@@ -71,6 +71,13 @@ TEST(Segments, PatternSyntax) {
     EXPECT_EQ(map.segment(10, 9), "Top");
     EXPECT_EQ(map.segment(10, 7), "Rest");
     EXPECT_EQ(map.segment(9, 10), "Others");
+    const auto two_digit_f = crm::SegmentMap::from_rules(10, Rules{{"Top", "10,10"}, {"A", "10:[1-9]"},
+                                                                  {"B", "[1-9] *"}});
+    EXPECT_EQ(two_digit_f.segment(10, 10), "Top");
+    EXPECT_EQ(two_digit_f.segment(10, 9), "A");
+    EXPECT_EQ(two_digit_f.segment(9, 10), "B");
+    EXPECT_THROW(crm::SegmentMap::from_rules(10, Rules{{"X", "1010"}}), crm::Error);
+    EXPECT_THROW(crm::SegmentMap::from_rules(10, Rules{{"X", "100,1"}}), crm::Error);
     EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "6*"}}), crm::Error);
     EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "[3-1]*"}}), crm::Error);
     EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "5"}}), crm::Error);

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark harness: runs each benchmark's variants against the same database
+in one process run, interleaved, and prints our time, each baseline's time and
+the ratio (ours / baseline: below 1.0 means we are faster).
+
+A benchmark is a SQL file in bench/ with blocks introduced by comment lines:
+    -- @setup            statements run once before timing (optional)
+    -- @ours <label>     the extension's way
+    -- @baseline <label> the way a user would write it without the extension
+Each timed block must be one statement. Times are the median of --repeat runs,
+measured by psql's \\timing (server round trip, no connection set-up).
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+PSQL = os.environ.get("PSQL", "/usr/lib/postgresql/15/bin/psql")
+
+
+def parse(path):
+    blocks, current = [], None
+    for line in open(path):
+        m = re.match(r"--\s*@(setup|ours|baseline|python)\b\s*(.*)", line)
+        if m:
+            current = {"kind": m.group(1), "label": m.group(2).strip() or m.group(1), "sql": ""}
+            blocks.append(current)
+        elif current is not None:
+            current["sql"] += line
+    return blocks
+
+
+def run_sql(sql, settings=()):
+    script = "".join(f"SET {s};\n" for s in settings) + "\\timing on\n" + sql.strip() + "\n"
+    out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At"], input=script,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip())
+    times = [float(t) for t in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)]
+    return times[-1] if times else None
+
+
+def run_python(code):
+    env = dict(os.environ)
+    out = subprocess.run([os.environ.get("CRM_PYTHON", "/usr/bin/python3"), "-c", code], capture_output=True,
+                         text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip()[-2000:])
+    m = re.search(r"^TIME_MS ([0-9.]+)", out.stdout, re.M)
+    return float(m.group(1)) if m else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    rows = []
+    for path in args.files:
+        name = os.path.splitext(os.path.basename(path))[0]
+        blocks = parse(path)
+        for b in blocks:
+            if b["kind"] == "setup":
+                print(f"[{name}] setup", file=sys.stderr)
+                subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=b["sql"], text=True, check=True)
+        timed = [b for b in blocks if b["kind"] != "setup"]
+        samples = {b["label"]: [] for b in timed}
+        for r in range(args.repeat):
+            for b in timed:  # interleaved, so drift hits every variant alike
+                t = run_python(b["sql"]) if b["kind"] == "python" else run_sql(b["sql"])
+                samples[b["label"]].append(t)
+                print(f"[{name}] run {r + 1} {b['label']}: {t:.1f} ms", file=sys.stderr)
+        ours = [b for b in timed if b["kind"] == "ours"]
+        ours_ms = statistics.median(samples[ours[0]["label"]]) if ours else None
+        for b in timed:
+            ms = statistics.median(samples[b["label"]])
+            ratio = "" if b["kind"] == "ours" or not ours_ms else f"{ours_ms / ms:.2f}"
+            rows.append((name, b["kind"], b["label"], ms, ratio))
+    print()
+    print(f"| benchmark | variant | what | median ms | ours / this |")
+    print(f"|---|---|---|---:|---:|")
+    for name, kind, label, ms, ratio in rows:
+        print(f"| {name} | {kind} | {label} | {ms:.1f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
