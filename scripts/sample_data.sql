@@ -107,3 +107,52 @@ ALTER TABLE crm_sample.orders ADD PRIMARY KEY (order_id);
 CREATE INDEX ON crm_sample.orders (customer_id);
 ANALYZE crm_sample.customers;
 ANALYZE crm_sample.orders;
+
+-- Campaigns with a randomised control group (20% held out) and a known true
+-- effect: every treated customer's 30-day revenue is raised by true_uplift on
+-- average, so the estimate from crm.campaign_uplift can be checked.
+CREATE TABLE crm_sample.campaigns (
+    campaign text PRIMARY KEY,
+    audience text NOT NULL,
+    cost_per_contact numeric NOT NULL,
+    true_uplift numeric NOT NULL,           -- revenue per treated customer caused by the campaign
+    true_conversion_lift numeric NOT NULL,  -- added probability of buying in the window
+    cost numeric                            -- total, filled in below
+);
+INSERT INTO crm_sample.campaigns VALUES
+    ('VIP double points', 'active customers buying 12+ times a year', 4.00, 25.00, 0.10, NULL),
+    ('Win-back voucher', 'customers who stopped buying', 6.00, 5.00, 0.08, NULL),
+    ('Newsletter blast', 'a random 40% of everyone', 0.30, 0.20, 0.01, NULL);
+
+CREATE TABLE crm_sample.campaign_results (
+    campaign text NOT NULL REFERENCES crm_sample.campaigns,
+    customer_id bigint NOT NULL REFERENCES crm_sample.customers,
+    treated boolean NOT NULL,
+    revenue numeric(10, 2) NOT NULL,   -- in the 30 days after the send
+    converted boolean NOT NULL,        -- bought at least once in those 30 days
+    PRIMARY KEY (campaign, customer_id)
+);
+
+INSERT INTO crm_sample.campaign_results
+SELECT e.campaign, e.customer_id, e.treated,
+       round((e.baseline + CASE WHEN e.treated THEN k.true_uplift * (0.5 + crm_sample.u(:seed, e.draw, 33)) ELSE 0 END)::numeric, 2),
+       crm_sample.u(:seed, e.draw, 34) < least(0.95, e.base_conversion + CASE WHEN e.treated THEN k.true_conversion_lift ELSE 0 END)
+FROM (
+    SELECT a.campaign, c.customer_id, c.customer_id * 10 + a.n AS draw,
+           crm_sample.u(:seed, c.customer_id * 10 + a.n, 31) < 0.8 AS treated,
+           -- baseline 30-day spend: lognormal around the customer's usual rate (churned: little)
+           CASE WHEN c.churned_on IS NULL THEN c.orders_per_year / 12.0 * 30 ELSE 3 END
+             * pg_catalog.exp(0.4 * crm_sample.normal(:seed, c.customer_id * 10 + a.n, 32) - 0.08) AS baseline,
+           CASE WHEN c.churned_on IS NULL THEN 0.5 ELSE 0.1 END AS base_conversion
+    FROM crm_sample.customers c
+    JOIN (VALUES (1, 'VIP double points'), (2, 'Win-back voucher'), (3, 'Newsletter blast')) a(n, campaign)
+      ON (a.n = 1 AND c.orders_per_year >= 12 AND c.churned_on IS NULL)
+      OR (a.n = 2 AND c.churned_on IS NOT NULL)
+      OR (a.n = 3 AND crm_sample.u(:seed, c.customer_id, 30) < 0.4)
+) e
+JOIN crm_sample.campaigns k ON k.campaign = e.campaign;
+
+UPDATE crm_sample.campaigns k
+SET cost = k.cost_per_contact * (SELECT count(*) FROM crm_sample.campaign_results r
+                                 WHERE r.campaign = k.campaign AND r.treated);
+ANALYZE crm_sample.campaign_results;

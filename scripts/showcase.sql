@@ -61,3 +61,40 @@ FROM (SELECT customer_key, segment,
       FROM rfm) r
 JOIN crm_sample.customers c ON c.customer_id = r.customer_key
 ORDER BY score DESC LIMIT 5;
+
+\echo
+\echo '== Campaigns: uplift against a 20% control group, ROI and verdict (crm.campaign_report)'
+SELECT r.campaign, r.treated_n, r.control_n,
+       round(r.uplift::numeric, 2) AS uplift_per_customer,
+       k.true_uplift AS true_uplift,
+       to_char(r.incremental_revenue, 'FM999,999,990') AS incremental_revenue,
+       to_char(r.cost, 'FM999,999,990') AS cost,
+       round(r.roi_pct::numeric) AS roi_pct,
+       '[' || round(r.roi_ci_low::numeric) || ', ' || round(r.roi_ci_high::numeric) || ']' AS roi_95_ci,
+       r.verdict
+FROM crm.campaign_report('crm_sample.campaign_results', 'campaign', 'treated', 'revenue',
+                         'crm_sample.campaigns', 'campaign', 'cost') r
+JOIN crm_sample.campaigns k ON k.campaign = r.campaign
+ORDER BY r.roi_pct DESC;
+
+\echo
+\echo '== Does the 95% interval of the uplift contain the true effect the generator put in?'
+SELECT u.campaign, round((u.e).ci_low::numeric, 2) AS ci_low, round((u.e).ci_high::numeric, 2) AS ci_high,
+       k.true_uplift, k.true_uplift BETWEEN (u.e).ci_low AND (u.e).ci_high AS contains_true_effect,
+       round((c.e).uplift::numeric, 3) AS conversion_uplift, k.true_conversion_lift
+FROM (SELECT campaign, crm.campaign_uplift(treated, revenue::float8) AS e
+      FROM crm_sample.campaign_results GROUP BY campaign) u
+JOIN (SELECT campaign, crm.conversion_uplift(treated, converted) AS e
+      FROM crm_sample.campaign_results GROUP BY campaign) c USING (campaign)
+JOIN crm_sample.campaigns k USING (campaign)
+ORDER BY campaign;
+
+\echo
+\echo '== Uplift of the VIP campaign per RFM segment (join of the two analyses)'
+SELECT f.segment, (u).treated_n, (u).control_n, round((u).uplift::numeric, 2) AS uplift,
+       round((u).ci_low::numeric, 2) AS ci_low, round((u).ci_high::numeric, 2) AS ci_high
+FROM (SELECT f.segment, crm.campaign_uplift(r.treated, r.revenue::float8) AS u
+      FROM crm_sample.campaign_results r JOIN rfm f ON f.customer_key = r.customer_id
+      WHERE r.campaign = 'VIP double points' GROUP BY f.segment) f
+WHERE (u).treated_n >= 20
+ORDER BY (u).uplift DESC;

@@ -16,8 +16,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 # so a second run does not touch the network at all.
 REQUIRED_PACKAGES=(
   "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-contrib"
-  libeigen3-dev cmake g++ make libgtest-dev
-  python3 python3-numpy
+  libeigen3-dev libboost-dev cmake g++ make libgtest-dev
+  python3 python3-numpy python3-scipy python3-mpmath
 )
 
 install_missing_packages() {

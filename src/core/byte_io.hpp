@@ -127,6 +127,11 @@ private:
 namespace tags {
 constexpr std::uint8_t rfm_sample = 0x52;       // 'R'
 constexpr std::uint8_t rfm_accumulator = 0x53;  // 'S'
+constexpr std::uint8_t point_set = 0x50;  // 'P'
+constexpr std::uint8_t kmeans_model = 0x4B;  // 'K'
+constexpr std::uint8_t reading_series = 0x43;  // 'C'
+constexpr std::uint8_t uplift_state = 0x55;     // 'U'
+constexpr std::uint8_t conversion_state = 0x56; // 'V'
 }
 
 }  // namespace crm

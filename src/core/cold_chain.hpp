@@ -1,0 +1,131 @@
+// Cold-chain temperature analytics: Newton warming/cooling fits, breach times,
+// time out of range and mean kinetic temperature.
+//
+// The model is Newton's law of warming/cooling, with t in seconds:
+//     T(t) = T0 + (Ta - T0) * (1 - exp(-(t - start) / tau)),   tau > 0
+// T0 is the temperature at `start` (the earliest reading), Ta the ambient the
+// goods tend to and tau the time constant (63% of the way to Ta after tau).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crm {
+
+struct Reading {
+    double t;            // seconds since an arbitrary epoch (e.g. Unix time)
+    double temperature;  // any unit; mean_kinetic_temperature needs degrees Celsius
+};
+
+struct CoolingFit {
+    static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+    double t0 = kNaN;       // temperature at `start`
+    double ambient = kNaN;  // the asymptote
+    double tau = kNaN;      // time constant, seconds
+    double start = kNaN;    // t of the earliest reading; the curve's origin
+    double rmse = kNaN;     // root mean square residual over the (deduplicated) readings used
+    std::int64_t n = 0;     // number of readings used after deduplication
+    bool converged = false;
+    bool ambient_fixed = false;
+    int iterations = 0;     // Levenberg-Marquardt steps, summed over the starting points tried
+    // Why not converged: "fewer than 3 readings", "flat series", "did not converge";
+    // "" when converged.
+    std::string note;
+};
+
+// Least-squares fit of T0, Ta and tau by Levenberg-Marquardt (Eigen's MINPACK
+// port, the algorithm behind scipy.optimize.curve_fit), started from the best
+// of a grid of time constants around a data-driven guess.
+//
+// Readings may come in any order; readings sharing a time are averaged into
+// one. Not errors, but converged = false with a note:
+//   - fewer than 3 distinct times ("fewer than 3 readings") and a flat series,
+//     max - min below 1e-9 * max(1, max |T|) ("flat series"): t0 and ambient are
+//     the mean temperature (ambient is known_ambient when that is given), tau
+//     is NaN and rmse is the spread about the mean;
+//   - no starting point converged, or the result is not finite ("did not
+//     converge"): the best parameters found are still reported when finite.
+// A finite known_ambient fixes Ta (ambient_fixed = true) and only T0 and tau
+// are fitted; a NaN or infinite known_ambient counts as not given.
+// NaN or infinite t or temperature: InvalidParameter (22023).
+CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> known_ambient = std::nullopt);
+
+// The model at `elapsed_seconds` after the curve's origin (negative values
+// extrapolate backwards). Non-finite input or tau <= 0: InvalidParameter; a
+// result too large to represent: OutOfRange.
+double predict_temperature(double t0, double ambient, double tau, double elapsed_seconds);
+
+// The fitted curve at absolute time t. The fit's t0, ambient, tau and start
+// must be finite (with tau > 0), else InvalidParameter.
+double predict_at(const CoolingFit& fit, double t);
+
+// First time t >= from (absolute seconds; from defaults to fit.start) at which
+// the fitted curve reaches `limit`.
+//
+// The curve moves monotonically from T(from) towards the ambient, so the limit
+// is read in that direction: an upper limit for a warming curve, a lower limit
+// for a cooling one.
+//   - limit strictly between T(from) and the ambient: the crossing time,
+//     start - tau * ln((Ta - limit) / (Ta - T0));
+//   - limit equal to T(from), or already passed (on the ambient side of
+//     T(from), e.g. a warming curve already above it): "already breached",
+//     returns `from`;
+//   - limit at or beyond the ambient, or a curve sitting at its ambient away
+//     from the limit: the curve never gets there, nullopt.
+// The fit's parameters must be finite (see predict_at); limit and from too.
+std::optional<double> breach_time(const CoolingFit& fit, double limit,
+                                  std::optional<double> from = std::nullopt);
+
+// Readings gathered by the aggregates; merged for parallel aggregation and
+// serialised in a portable versioned format.
+class ReadingSeries {
+public:
+    // Non-finite t or temperature: InvalidParameter.
+    void add(double t, double temperature);
+    void merge(const ReadingSeries& other);
+    // Readings added, duplicates included.
+    std::size_t size() const { return t_.size(); }
+    // Sorted by t; readings sharing a time are averaged into one. The result
+    // does not depend on the order of addition or merging.
+    std::vector<Reading> sorted_deduplicated() const;
+
+    std::vector<std::uint8_t> serialize() const;
+    // Truncated, corrupted or non-finite content: InvalidBinary (22P03).
+    static ReadingSeries deserialize(const std::uint8_t* data, std::size_t size);
+
+private:
+    std::vector<double> t_;
+    std::vector<double> temperature_;
+};
+
+// Seconds the temperature spent strictly above `limit` (above = true) or
+// strictly below it (above = false), taking the temperature as linear between
+// consecutive readings, so partial intervals count up to the interpolated
+// crossing. `sorted` must be ordered by t (non-decreasing, e.g. from
+// sorted_deduplicated()), else InvalidParameter; fewer than 2 readings give 0.
+double time_beyond(const std::vector<Reading>& sorted, double limit, bool above);
+
+// Mean kinetic temperature in degrees Celsius of readings in degrees Celsius:
+//     MKT = (dH/R) / (-ln(sum_i w_i exp(-dH / (R T_i)) / sum_i w_i)) - 273.15
+// with T_i in kelvin, R = 8.314462618 J/(mol K) and dH the activation energy in
+// J/mol (83144 J/mol = 83.144 kJ/mol by default, so dH/R is about 10000 K).
+//
+// Irregular readings are time-weighted: w_i is half the gap to the previous
+// reading plus half the gap to the next. The first and last readings have a
+// single neighbour and take that whole gap (the missing half-gap mirrors the
+// present one), so equally spaced readings get equal weights and the result is
+// exactly the textbook unweighted formula; plain trapezoid weights would halve
+// the end readings and disagree with it. One reading, or readings all at the
+// same time, are weighted equally. `sorted` must be ordered by t
+// (sorted_deduplicated() output).
+// Empty input, dH <= 0 or non-finite, a temperature below -273.15 or
+// non-finite, or unsorted times: InvalidParameter.
+double mean_kinetic_temperature(const std::vector<Reading>& sorted,
+                                double activation_energy_j_per_mol = 83144.0);
+
+}  // namespace crm

@@ -1,0 +1,204 @@
+// k-means clustering of customers (or any numeric feature vectors).
+//
+// Pipeline: gather points (PointSet, optionally a bounded uniform sample) ->
+// kmeans_fit (feature scaling, greedy k-means++ seeding, Hamerly-accelerated
+// exact Lloyd iterations, best of n_init starts) -> KMeansModel, which assigns
+// new points, serialises to portable bytes and to a JSON text form.
+//
+// Reproducibility: every random choice is drawn from 64-bit generators whose
+// output sequence is fixed by the C++ standard (std::mt19937_64) or by this
+// file (SplitMix64), and turned into indices and fractions by code in
+// kmeans.cpp rather than by the standard distributions, whose algorithms are
+// implementation-defined. The same seed and the same points in the same order
+// therefore make the same random choices on every platform; the arithmetic is
+// IEEE double, so results can differ in the last bits only where a compiler
+// fuses multiply-adds, which matters only at exact ties.
+#pragma once
+
+#include <Eigen/Dense>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crm {
+
+// How features are scaled before distances are measured.
+enum class Scaling { None, ZScore, MinMax };
+
+// "none" | "zscore" | "minmax" (exact, lower case); anything else is 22023
+// naming the value.
+Scaling parse_scaling(const std::string& name);
+const char* scaling_name(Scaling scale);
+
+struct KMeansOptions {
+    int k = 0;                 // number of clusters, 1 <= k <= distinct points
+    std::uint64_t seed = 0;    // the same seed gives the same model
+    int n_init = 10;           // best of n_init k-means++ starts by inertia (>= 1)
+    int max_iter = 300;        // Lloyd iterations per start (>= 1)
+    // Relative tolerance as in scikit-learn: a start stops when the total squared
+    // centroid shift of an iteration is <= tol * (mean per-feature variance of
+    // the scaled data). tol = 0 runs until the assignment no longer changes.
+    double tol = 1e-4;
+    Scaling scale = Scaling::ZScore;
+    std::vector<std::string> feature_names;  // empty or exactly dims names
+    bool verbose = false;      // when true, the progress callback is called every iteration
+};
+
+// Called after every Lloyd iteration when options.verbose is set: the start
+// (1..n_init), the iteration (1..max_iter) and the inertia of the current
+// assignment around the updated centroids (scaled space). May throw to abort.
+using ProgressCallback = void (*)(int init, int iteration, double inertia, void* arg);
+
+// The points of a fit, row-major with a dimensionality fixed by the first point.
+//
+// With sample_size > 0 at most sample_size points are kept: a uniform reservoir
+// sample (Algorithm R) of every point offered, so the memory of an aggregate
+// over a huge table stays bounded. The sampling stream is SplitMix64 (one
+// 64-bit word of state, so a partial state serialises exactly); it starts from
+// the seed and is keyed with the first point added, so partial states built by
+// parallel workers over different rows draw independent-looking streams even
+// though they share the seed, which merge() needs for an unbiased union.
+class PointSet {
+public:
+    // sample_size = 0 keeps every point; a negative size is 22023.
+    explicit PointSet(std::int64_t sample_size = 0, std::uint64_t seed = 0);
+
+    // The first call fixes dims (>= 1). A point of another dimensionality is
+    // 22023 "ragged"; a NaN or infinite element is 22023 naming its 1-based
+    // index. A rejected point leaves the set unchanged.
+    void add(const double* x, int dims);
+
+    // Adds another partial set (parallel aggregation). Without sampling the
+    // points are appended; with sampling the result is a uniform sample of the
+    // union: how many come from each side follows the hypergeometric law of the
+    // two seen counts, then that many are drawn from each side's sample.
+    // The sample sizes and dimensionalities must agree (22023).
+    void merge(const PointSet& other);
+
+    int dims() const { return dims_; }                  // 0 until the first point
+    std::int64_t size() const { return dims_ == 0 ? 0 : static_cast<std::int64_t>(data_.size()) / dims_; }
+    std::int64_t seen() const { return seen_; }         // points offered (>= size())
+    std::int64_t sample_size() const { return sample_size_; }
+    const std::vector<double>& data() const { return data_; }  // size() x dims(), row-major
+    std::size_t memory_bytes() const;
+
+    // Portable bytes (tag tags::point_set, version 1), including the sampling
+    // stream's state so a deserialised set continues exactly.
+    std::vector<std::uint8_t> serialize() const;
+    // Truncated or inconsistent bytes are 22P03, never an out-of-bounds read.
+    static PointSet deserialize(const std::uint8_t* data, std::size_t size);
+
+private:
+    std::uint64_t next_random();
+    std::uint64_t random_below(std::uint64_t bound);  // uniform in [0, bound), bound >= 1
+
+    std::int64_t sample_size_ = 0;
+    std::uint64_t rng_state_ = 0;
+    int dims_ = 0;
+    std::int64_t seen_ = 0;
+    std::vector<double> data_;
+};
+
+// Bytes kmeans_fit allocates for n points of dims features and k clusters
+// (scaled copy of the points, Hamerly bounds, labels, k-means++ distance
+// arrays, centroid buffers), for a memory check before the fit. The input
+// PointSet itself is not included (see PointSet::memory_bytes). Negative
+// arguments count as 0; the result saturates at SIZE_MAX.
+std::size_t kmeans_memory_estimate(std::int64_t n, int dims, int k);
+
+struct KMeansModel {
+    int k = 0;
+    int dims = 0;
+    Scaling scale = Scaling::ZScore;
+    // scaled = (x - offset) / divisor, per feature.
+    //   zscore: mean and population standard deviation; minmax: min and max - min;
+    //   none: 0 and 1. A feature that is constant in the data gets divisor 1
+    //   (and, for zscore and minmax, offset equal to that constant), so it
+    //   scales to exactly 0 and adds nothing to any distance.
+    std::vector<double> offset, divisor;
+    Eigen::MatrixXd centroids;        // k x dims, scaled space
+    std::vector<std::int64_t> sizes;  // points per cluster
+    std::vector<double> wcss;         // within-cluster sum of squares per cluster (scaled space)
+    double inertia = 0;               // sum of wcss
+    int iterations = 0;               // Lloyd iterations of the best start
+    int n_init = 0;
+    std::uint64_t seed = 0;
+    std::int64_t n_points = 0;        // points the model was fitted on (after any sampling)
+    bool converged = false;           // the best start met the tolerance within max_iter
+    std::vector<std::string> feature_names;  // empty or dims names
+    // Addition to the brief's field list: mean and population standard deviation
+    // of every feature of the fitted points in original units, whatever the
+    // scaling, so cluster profiles (kmeans_labels.hpp) are exact for every
+    // scaling. Empty or dims values each.
+    std::vector<double> population_mean, population_std;
+
+    // k x dims centroids in original units: centroid * divisor + offset.
+    Eigen::MatrixXd centroids_original() const;
+
+    // 1-based cluster (1..k) of a point given in original units: the nearest
+    // centroid in scaled space, the lowest cluster number on an exact tie. The
+    // Euclidean distance to it (scaled space) goes to *distance when given. A
+    // dims mismatch or a NaN/infinite element is 22023. Bit-for-bit the rule
+    // the fit used for sizes, wcss and inertia.
+    int assign(const double* x, int dims, double* distance = nullptr) const;
+
+    // Portable bytes (tag tags::kmeans_model, version 1).
+    std::vector<std::uint8_t> serialize() const;
+    // Validates everything (k >= 1, dims >= 1, array lengths, finite numbers,
+    // positive divisors, sizes adding up to n_points, inertia = sum of wcss);
+    // anything wrong is 22P03.
+    static KMeansModel deserialize(const std::uint8_t* data, std::size_t size);
+
+    // Readable JSON: {"format": "crm.kmeans_model", "version": 1, ...} with every
+    // field above and the centroids in scaled and in original units. Doubles are
+    // written with 17 significant digits (locale-independent), so from_json
+    // gives back the same bits; seed and counts are exact integers.
+    std::string to_json() const;
+    // Reads what to_json writes (any JSON whitespace and key order; every key
+    // required exactly once; unknown keys rejected; "centroids_original" must
+    // agree with "centroids" to 1e-9 relative and is otherwise informational).
+    // Malformed text or an invalid model is 22P02, with the byte position for
+    // syntax errors.
+    static KMeansModel from_json(const std::string& text);
+};
+
+// Fits k-means on the points.
+//
+// Seeding: greedy k-means++ as in scikit-learn (2 + floor(ln k) candidate
+// centres per step, sampled proportionally to D^2, keeping the one that lowers
+// the potential most). Iterations: exact Lloyd, accelerated with Hamerly's
+// bounds (one upper bound to the own centroid, one lower bound to every other
+// centroid per point: O(n) extra memory, and it skips most distance
+// computations on the low-dimensional data typical of customer features, where
+// it beats Elkan's k bounds per point and GEMM distance blocks, which also lose
+// precision to cancellation). An empty cluster is re-seeded from the point
+// farthest from its centroid. After the last iteration every point is assigned
+// once more, exactly, to the final centroids; sizes, wcss and inertia are of
+// that assignment (as scikit-learn's labels_ and inertia_). Best of n_init
+// starts by inertia (the earlier start on a tie); start i uses std::mt19937_64
+// seeded from (seed, i).
+//
+// Errors (22023): no points, k < 1, k > distinct points (hint: lower k),
+// n_init < 1, max_iter < 1, tol negative or NaN, feature_names of the wrong
+// length. Feature values too large to scale are 22003. check_interrupts() is
+// called throughout.
+KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options,
+                       ProgressCallback progress = nullptr, void* progress_arg = nullptr);
+
+// Mean silhouette coefficient of the points under the model (scaled space,
+// clusters by KMeansModel::assign). Exact when the points number at most
+// sample_size, else on a uniform sample of sample_size of them drawn with
+// std::mt19937_64 seeded from seed; sample_size in the result is the number of
+// points actually used. A point alone in its cluster scores 0 (as in
+// scikit-learn). NaN (undefined) when k == 1, when there are no points, or when
+// the points used fall into a single cluster. sample_size < 1 or a dims
+// mismatch is 22023.
+struct SilhouetteResult {
+    double score;
+    std::int64_t sample_size;
+};
+SilhouetteResult silhouette(const KMeansModel& model, const PointSet& points,
+                            std::int64_t sample_size = 10000, std::uint64_t seed = 0);
+
+}  // namespace crm

@@ -1,0 +1,550 @@
+// Newton warming/cooling fits, breach times, time out of range, mean kinetic
+// temperature and the reading series' byte format.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "cold_chain.hpp"
+#include "errors.hpp"
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kEpoch = 1700000000.0;  // Unix-time-like: the fit must cope with large t
+
+template <class F>
+void expect_error(F&& f, crm::ErrorKind kind) {
+    try {
+        f();
+        ADD_FAILURE() << "no crm::Error thrown";
+    } catch (const crm::Error& e) {
+        EXPECT_EQ(e.kind(), kind) << e.what();
+    }
+}
+
+void expect_rel(double actual, double expected, double rel) {
+    EXPECT_NEAR(actual, expected, rel * std::abs(expected)) << "expected " << expected;
+}
+
+double curve(double t0, double ambient, double tau, double x) {
+    return t0 + (ambient - t0) * (1.0 - std::exp(-x / tau));
+}
+
+// Noise-free readings at irregular whole-second gaps (60..299 s), shuffled,
+// with some readings repeated and one time carrying two readings that
+// average to the curve.
+std::vector<crm::Reading> exact_readings(double t0, double ambient, double tau, int n) {
+    std::vector<crm::Reading> out;
+    double x = 0.0;
+    for (int i = 0; i < n; ++i) {
+        out.push_back({kEpoch + x, curve(t0, ambient, tau, x)});
+        if (i % 7 == 3) out.push_back(out.back());  // logger sent it twice
+        if (i == 10) {
+            out.push_back({kEpoch + x, curve(t0, ambient, tau, x) + 0.25});
+            out.push_back({kEpoch + x, curve(t0, ambient, tau, x) - 0.25});
+        }
+        x += 60.0 + (i * 37) % 240;
+    }
+    std::mt19937 rng(42);
+    std::shuffle(out.begin(), out.end(), rng);
+    return out;
+}
+
+TEST(ColdChainFit, RecoversNoiseFreeWarming) {
+    const auto readings = exact_readings(2.0, 25.0, 1800.0, 60);
+    const auto fit = crm::fit_cooling(readings);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    EXPECT_EQ(fit.note, "");
+    EXPECT_FALSE(fit.ambient_fixed);
+    EXPECT_EQ(fit.n, 60);  // duplicates merged
+    EXPECT_EQ(fit.start, kEpoch);
+    expect_rel(fit.t0, 2.0, 1e-6);
+    expect_rel(fit.ambient, 25.0, 1e-6);
+    expect_rel(fit.tau, 1800.0, 1e-6);
+    EXPECT_LT(fit.rmse, 1e-6);
+    EXPECT_GT(fit.iterations, 0);
+}
+
+TEST(ColdChainFit, RecoversNoiseFreeCooling) {
+    // Fast cooling: the series spans about 9 time constants.
+    const auto readings = exact_readings(31.5, -18.0, 1200.0, 50);
+    const auto fit = crm::fit_cooling(readings);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    expect_rel(fit.t0, 31.5, 1e-6);
+    expect_rel(fit.ambient, -18.0, 1e-6);
+    expect_rel(fit.tau, 1200.0, 1e-6);
+
+    const auto fixed = crm::fit_cooling(readings, -18.0);
+    ASSERT_TRUE(fixed.converged) << fixed.note;
+    EXPECT_TRUE(fixed.ambient_fixed);
+    EXPECT_EQ(fixed.ambient, -18.0);
+    expect_rel(fixed.t0, 31.5, 1e-6);
+    expect_rel(fixed.tau, 1200.0, 1e-6);
+}
+
+TEST(ColdChainFit, RecoversSlowCurveSeenOnlyInPart) {
+    // Only ~1.3 time constants observed: Ta must be extrapolated.
+    const auto readings = exact_readings(5.0, 30.0, 10000.0, 60);
+    const auto fit = crm::fit_cooling(readings);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    expect_rel(fit.t0, 5.0, 1e-6);
+    expect_rel(fit.ambient, 30.0, 1e-6);
+    expect_rel(fit.tau, 10000.0, 1e-6);
+}
+
+// The noisy cases below come from test/reference/cold_chain_scipy.py (seed
+// 20240611): readings and scipy.optimize.curve_fit estimates printed with
+// repr() and pasted verbatim. Both fits find the same least-squares optimum.
+
+// warming3: T0 = 3.5, Ta = 21, tau = 2100 s, noise sd 0.12; 3-parameter fit.
+const std::vector<crm::Reading> kWarming3 = {
+    {1700000000.0, 3.271558528629227},
+    {1700000128.0, 4.429973517297443},
+    {1700000548.0, 7.501932362657427},
+    {1700000819.0, 9.135673386109643},
+    {1700001180.0, 10.943386583794197},
+    {1700001336.0, 11.73667205340945},
+    {1700001436.0, 12.106307917807191},
+    {1700001779.0, 13.639657238952818},
+    {1700002026.0, 14.234110163726973},
+    {1700002423.0, 15.487017952846308},
+    {1700002715.0, 16.13775379084393},
+    {1700002845.0, 16.58739493311503},
+    {1700003088.0, 16.861633777425002},
+    {1700003392.0, 17.62543419570804},
+    {1700003734.0, 17.899769579071297},
+    {1700003897.0, 18.09998883903278},
+    {1700004242.0, 18.612713012264624},
+    {1700004454.0, 18.912501298614284},
+    {1700004819.0, 19.053732895081655},
+    {1700005093.0, 19.391498797056318},
+    {1700005209.0, 19.5347147903339},
+    {1700005605.0, 19.782664385068415},
+    {1700005898.0, 20.049974345107973},
+    {1700006004.0, 20.090954585532533},
+    {1700006396.0, 20.207599031456223},
+    {1700006779.0, 20.416035895524928},
+    {1700006963.0, 20.477375308292988},
+    {1700007342.0, 20.33642930719721},
+    {1700007502.0, 20.77067577513957},
+    {1700007812.0, 20.57003432477635},
+    {1700007892.0, 20.519044591694183},
+    {1700008068.0, 20.696595666539164},
+    {1700008234.0, 20.594482111275696},
+    {1700008626.0, 20.78743831784928},
+    {1700008739.0, 20.583089781520215},
+    {1700008879.0, 20.83189063988874},
+    {1700009107.0, 20.619434185880746},
+    {1700009524.0, 20.85741172087826},
+    {1700009781.0, 20.80835499479857},
+    {1700009862.0, 20.780047186181218},
+    {1700010103.0, 20.875917002710842},
+    {1700010340.0, 20.803713885340798},
+    {1700010426.0, 20.78522363079475},
+    {1700010642.0, 20.937184345447204},
+    {1700010893.0, 21.13395570371116},
+};
+
+// cooling2: T0 = 24, Ta = 6 (known), tau = 1500 s, noise sd 0.2; 2-parameter fit.
+const std::vector<crm::Reading> kCooling2 = {
+    {1700000000.0, 23.717491180037594},
+    {1700000264.0, 20.88236608229948},
+    {1700000424.0, 19.753184534368973},
+    {1700000590.0, 18.108574707835697},
+    {1700000932.0, 15.589920507581523},
+    {1700001222.0, 14.128543740041668},
+    {1700001439.0, 12.715494147553176},
+    {1700001745.0, 11.946648898190034},
+    {1700002009.0, 10.642722322486575},
+    {1700002133.0, 10.239550667181794},
+    {1700002492.0, 9.36490832072461},
+    {1700002742.0, 8.900693207779007},
+    {1700002938.0, 8.67906814058806},
+    {1700003180.0, 8.020802172726398},
+    {1700003392.0, 7.711000522102627},
+    {1700003656.0, 7.580716094070891},
+    {1700003778.0, 7.517994536098787},
+    {1700003992.0, 7.432841444222869},
+    {1700004269.0, 6.950020272877853},
+    {1700004569.0, 7.049279652673114},
+    {1700004702.0, 6.579278025956486},
+    {1700005005.0, 6.9171506421864954},
+    {1700005332.0, 6.296221888457324},
+    {1700005686.0, 6.38919693305583},
+    {1700005862.0, 6.400510065668666},
+    {1700006069.0, 6.51749334859434},
+    {1700006224.0, 6.575982242112078},
+    {1700006608.0, 6.229662842033112},
+    {1700006794.0, 6.5733104742754875},
+    {1700007140.0, 5.990275888046534},
+    {1700007489.0, 6.187592880235224},
+    {1700007597.0, 6.066308161986285},
+    {1700007873.0, 6.2090666962904075},
+    {1700008139.0, 5.888840407962228},
+    {1700008311.0, 5.851062955332632},
+    {1700008571.0, 6.316022203521494},
+};
+
+// cooling3: T0 = 30, Ta = 4, tau = 900 s, noise sd 0.3, 14 readings; 3-parameter fit.
+const std::vector<crm::Reading> kCooling3 = {
+    {1700000000.0, 30.34511756965383},
+    {1700000455.0, 19.798109755702267},
+    {1700001026.0, 11.986067407887294},
+    {1700001587.0, 8.259129013787337},
+    {1700002037.0, 6.97982762759766},
+    {1700002151.0, 5.97756151568527},
+    {1700002355.0, 6.189587343197439},
+    {1700002528.0, 5.57393163302313},
+    {1700002682.0, 5.274947854802284},
+    {1700002985.0, 5.202937967492062},
+    {1700003086.0, 4.715749582556993},
+    {1700003366.0, 4.6343406337998045},
+    {1700003535.0, 5.00237223378122},
+    {1700003983.0, 4.057695492109697},
+};
+
+TEST(ColdChainFit, NoisyWarmingMatchesScipy) {
+    const auto fit = crm::fit_cooling(kWarming3);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    EXPECT_EQ(fit.n, 45);
+    expect_rel(fit.t0, 3.378513333618965, 1e-4);
+    expect_rel(fit.ambient, 21.004048509493565, 1e-4);
+    expect_rel(fit.tau, 2094.808264730405, 1e-4);
+    expect_rel(fit.rmse, 0.10118905546170016, 1e-4);
+}
+
+TEST(ColdChainFit, NoisyCoolingWithKnownAmbientMatchesScipy) {
+    const auto fit = crm::fit_cooling(kCooling2, 6.0);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    EXPECT_TRUE(fit.ambient_fixed);
+    EXPECT_EQ(fit.ambient, 6.0);
+    expect_rel(fit.t0, 23.825371425045976, 1e-4);
+    expect_rel(fit.tau, 1517.96556227874, 1e-4);
+    expect_rel(fit.rmse, 0.1717323286571232, 1e-4);
+}
+
+TEST(ColdChainFit, NoisyShortCoolingMatchesScipyInAnyOrder) {
+    auto readings = kCooling3;
+    std::reverse(readings.begin(), readings.end());
+    const auto fit = crm::fit_cooling(readings);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    expect_rel(fit.t0, 30.378133338175438, 1e-4);
+    expect_rel(fit.ambient, 4.165376633763682, 1e-4);
+    expect_rel(fit.tau, 864.9755549477414, 1e-4);
+    expect_rel(fit.rmse, 0.23594351585897622, 1e-4);
+}
+
+TEST(ColdChainFit, TooFewReadingsIsNotAnError) {
+    const auto none = crm::fit_cooling({});
+    EXPECT_FALSE(none.converged);
+    EXPECT_EQ(none.note, "fewer than 3 readings");
+    EXPECT_EQ(none.n, 0);
+    EXPECT_TRUE(std::isnan(none.t0));
+
+    // Three readings but two distinct times: (4 + 6) / 2 = 5 at t = 0, 9 at t = 60.
+    const auto two = crm::fit_cooling({{0, 4}, {60, 9}, {0, 6}});
+    EXPECT_FALSE(two.converged);
+    EXPECT_EQ(two.note, "fewer than 3 readings");
+    EXPECT_EQ(two.n, 2);
+    EXPECT_EQ(two.start, 0.0);
+    EXPECT_DOUBLE_EQ(two.t0, 7.0);
+    EXPECT_DOUBLE_EQ(two.ambient, 7.0);
+    EXPECT_DOUBLE_EQ(two.rmse, 2.0);
+    EXPECT_TRUE(std::isnan(two.tau));
+}
+
+TEST(ColdChainFit, FlatSeriesIsNotAnError) {
+    const auto fit = crm::fit_cooling({{0, 4.5}, {60, 4.5}, {120, 4.5}, {180, 4.5}});
+    EXPECT_FALSE(fit.converged);
+    EXPECT_EQ(fit.note, "flat series");
+    EXPECT_EQ(fit.n, 4);
+    EXPECT_DOUBLE_EQ(fit.t0, 4.5);
+    EXPECT_DOUBLE_EQ(fit.ambient, 4.5);
+    EXPECT_TRUE(std::isnan(fit.tau));
+    EXPECT_THROW(crm::predict_at(fit, 100), crm::Error);  // no curve to evaluate
+}
+
+TEST(ColdChainFit, NonFiniteReadingsAreInvalid) {
+    const double nan = std::nan("");
+    expect_error([&] { crm::fit_cooling({{0, 1}, {1, nan}, {2, 3}}); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::fit_cooling({{0, 1}, {nan, 2}, {2, 3}}); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::fit_cooling({{0, 1}, {kInf, 2}, {2, 3}}); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::fit_cooling({{0, -kInf}}); }, crm::ErrorKind::InvalidParameter);
+}
+
+TEST(ColdChainFit, NonFiniteKnownAmbientCountsAsNotGiven) {
+    const auto fit = crm::fit_cooling(exact_readings(2.0, 25.0, 1800.0, 40), std::nan(""));
+    ASSERT_TRUE(fit.converged) << fit.note;
+    EXPECT_FALSE(fit.ambient_fixed);
+    expect_rel(fit.ambient, 25.0, 1e-6);
+}
+
+TEST(ColdChainPredict, HandValues) {
+    // 5 + 20 (1 - e^-1) = 17.642411176571153...
+    EXPECT_NEAR(crm::predict_temperature(5, 25, 100, 100), 17.642411176571154, 1e-12);
+    EXPECT_DOUBLE_EQ(crm::predict_temperature(5, 25, 100, 0), 5.0);
+    // Half way after tau ln 2.
+    EXPECT_NEAR(crm::predict_temperature(5, 25, 100, 100 * std::log(2.0)), 15.0, 1e-12);
+    // Cooling: 20 + (4 - 20)(1 - e^-2) = 4 + 16 e^-2 = 6.165364531...
+    EXPECT_NEAR(crm::predict_temperature(20, 4, 50, 100), 4 + 16 * std::exp(-2.0), 1e-12);
+    EXPECT_NEAR(crm::predict_temperature(20, 4, 50, 1e9), 4.0, 1e-12);
+
+    crm::CoolingFit fit;
+    fit.t0 = 5;
+    fit.ambient = 25;
+    fit.tau = 100;
+    fit.start = kEpoch;
+    EXPECT_NEAR(crm::predict_at(fit, kEpoch + 100), 17.642411176571154, 1e-12);
+}
+
+TEST(ColdChainPredict, RejectsBadInput) {
+    expect_error([] { crm::predict_temperature(5, 25, 0, 10); }, crm::ErrorKind::InvalidParameter);
+    expect_error([] { crm::predict_temperature(5, 25, -3, 10); }, crm::ErrorKind::InvalidParameter);
+    expect_error([] { crm::predict_temperature(5, 25, std::nan(""), 10); }, crm::ErrorKind::InvalidParameter);
+    expect_error([] { crm::predict_temperature(kInf, 25, 100, 10); }, crm::ErrorKind::InvalidParameter);
+    expect_error([] { crm::predict_temperature(5, 25, 100, std::nan("")); }, crm::ErrorKind::InvalidParameter);
+    crm::CoolingFit no_curve;  // all NaN
+    expect_error([&] { crm::predict_at(no_curve, 0); }, crm::ErrorKind::InvalidParameter);
+}
+
+crm::CoolingFit warming_fit() {
+    crm::CoolingFit fit;
+    fit.t0 = 2;
+    fit.ambient = 20;
+    fit.tau = 3600;
+    fit.start = kEpoch;
+    fit.converged = true;
+    return fit;
+}
+
+TEST(ColdChainBreach, WarmingClosedForm) {
+    const auto fit = warming_fit();
+    // t = start - tau ln((Ta - L) / (Ta - T0)) = start + 3600 ln(18 / 12) = start + 1459.6743891...
+    const auto t = crm::breach_time(fit, 8.0);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_NEAR(*t, kEpoch - 3600 * std::log((20.0 - 8.0) / (20.0 - 2.0)), 1e-6);
+    EXPECT_NEAR(*t - kEpoch, 1459.6743891893918, 1e-6);
+    EXPECT_NEAR(crm::predict_at(fit, *t), 8.0, 1e-9);
+    // The same crossing when searching from an earlier point of the curve.
+    const auto from_later = crm::breach_time(fit, 8.0, kEpoch + 600);
+    ASSERT_TRUE(from_later.has_value());
+    EXPECT_NEAR(*from_later, *t, 1e-6);
+}
+
+TEST(ColdChainBreach, NeverAndAlreadyBreached) {
+    const auto fit = warming_fit();
+    EXPECT_FALSE(crm::breach_time(fit, 25.0).has_value());  // beyond the ambient
+    EXPECT_FALSE(crm::breach_time(fit, 20.0).has_value());  // the asymptote is never reached
+    // At start + 1 h the curve is at 20 - 18/e = 13.378...: above 8 already.
+    EXPECT_EQ(crm::breach_time(fit, 8.0, kEpoch + 3600), kEpoch + 3600);
+    // Already above the limit at the start: an upper limit below T0.
+    EXPECT_EQ(crm::breach_time(fit, 1.0), kEpoch);
+    EXPECT_EQ(crm::breach_time(fit, 2.0), kEpoch);  // exactly at the limit
+    expect_error([&] { crm::breach_time(fit, std::nan("")); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::breach_time(crm::CoolingFit{}, 8.0); }, crm::ErrorKind::InvalidParameter);
+}
+
+TEST(ColdChainBreach, CoolingCrossesDownward) {
+    crm::CoolingFit fit;
+    fit.t0 = 20;
+    fit.ambient = -5;
+    fit.tau = 1000;
+    fit.start = 0;
+    // 0 degC: -5 + 25 e^(-t/1000) = 0 at t = 1000 ln 5 = 1609.4379124341003
+    const auto t = crm::breach_time(fit, 0.0);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_NEAR(*t, 1000 * std::log(5.0), 1e-9);
+    EXPECT_FALSE(crm::breach_time(fit, -6.0).has_value());
+    EXPECT_EQ(crm::breach_time(fit, 25.0), 0.0);  // below this lower limit from the start
+}
+
+TEST(ColdChainTimeBeyond, TriangleAndTrapezoid) {
+    // Triangle 0 -> 10 -> 0 over 20 s: above 5 from t = 5 to t = 15.
+    const std::vector<crm::Reading> triangle = {{0, 0}, {10, 10}, {20, 0}};
+    EXPECT_DOUBLE_EQ(crm::time_beyond(triangle, 5, true), 10.0);
+    EXPECT_DOUBLE_EQ(crm::time_beyond(triangle, 5, false), 10.0);
+    EXPECT_DOUBLE_EQ(crm::time_beyond(triangle, 10, true), 0.0);  // touches, never strictly above
+    EXPECT_DOUBLE_EQ(crm::time_beyond(triangle, 0, false), 0.0);
+    // Trapezoid 2 -> 8 -> 8 -> 2 at t = 0, 10, 20, 30, limit 5: crossings at
+    // t = 5 (half way up) and t = 25: 20 s above, 5 + 5 = 10 s below.
+    const std::vector<crm::Reading> trapezoid = {{0, 2}, {10, 8}, {20, 8}, {30, 2}};
+    EXPECT_DOUBLE_EQ(crm::time_beyond(trapezoid, 5, true), 20.0);
+    EXPECT_DOUBLE_EQ(crm::time_beyond(trapezoid, 5, false), 10.0);
+    // Limit 7: 2 -> 8 crosses 7 at 5/6 of the way, t = 8.333..; back at t = 21.666..
+    EXPECT_NEAR(crm::time_beyond(trapezoid, 7, true), 40.0 / 3.0, 1e-12);
+    EXPECT_DOUBLE_EQ(crm::time_beyond(trapezoid, 9, true), 0.0);
+    EXPECT_DOUBLE_EQ(crm::time_beyond(trapezoid, 9, false), 30.0);
+    // Irregular spacing, starting exactly at the limit: 4 -> 6 over 30 s above 4.
+    EXPECT_DOUBLE_EQ(crm::time_beyond({{100, 4}, {130, 6}}, 4, true), 30.0);
+}
+
+TEST(ColdChainTimeBeyond, EdgeCases) {
+    EXPECT_EQ(crm::time_beyond({}, 5, true), 0.0);
+    EXPECT_EQ(crm::time_beyond({{0, 100}}, 5, true), 0.0);
+    expect_error([] { crm::time_beyond({{10, 1}, {0, 2}}, 5, true); }, crm::ErrorKind::InvalidParameter);
+    expect_error([] { crm::time_beyond({{0, 1}, {1, 2}}, std::nan(""), true); },
+                 crm::ErrorKind::InvalidParameter);
+}
+
+TEST(ColdChainMkt, HandComputedTwoReadings) {
+    // 20 and 30 degC, equally spaced, so equal weights.
+    // dH/R = 83144 / 8.314462618 = 9999.924687856718 K
+    // exp(-9999.924687856718 / 293.15) = exp(-34.11197232767088) = 1.5323523942746658e-15
+    // exp(-9999.924687856718 / 303.15) = exp(-32.98672171484980) = 4.7211606984780235e-15
+    // mean = 3.1267565463763446e-15, ln(mean) = -33.39878017479802
+    // MKT = 9999.924687856718 / 33.39878017479802 = 299.40987771171473 K = 26.25987771171473 degC
+    // (the reference script checks this with mpmath to 30 digits: 26.2598777117147275889...)
+    const std::vector<crm::Reading> r = {{0, 20}, {3600, 30}};
+    EXPECT_NEAR(crm::mean_kinetic_temperature(r), 26.259877711714728, 1e-9);
+    // Above the arithmetic mean, as MKT always is for unequal readings.
+    EXPECT_GT(crm::mean_kinetic_temperature(r), 25.0);
+}
+
+double textbook_mkt(const std::vector<double>& celsius, const std::vector<double>& weights) {
+    const double k = 83144.0 / 8.314462618;
+    double s = 0.0, w = 0.0;
+    for (std::size_t i = 0; i < celsius.size(); ++i) {
+        s += weights[i] * std::exp(-k / (celsius[i] + 273.15));
+        w += weights[i];
+    }
+    return k / -std::log(s / w) - 273.15;
+}
+
+TEST(ColdChainMkt, WeightsAndConstants) {
+    // A constant series gives the constant.
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, 5}, {60, 5}, {300, 5}, {310, 5}}), 5.0, 1e-9);
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, -18}}), -18.0, 1e-9);
+    // Equal spacing: the textbook unweighted formula, ends included at full weight.
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, 2}, {900, 8}, {1800, 25}, {2700, 4}}),
+                textbook_mkt({2, 8, 25, 4}, {1, 1, 1, 1}), 1e-9);
+    // Irregular: gaps 10 and 20 give weights 10 (mirrored), 15, 20 (mirrored).
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, 20}, {10, 30}, {30, 20}}),
+                textbook_mkt({20, 30, 20}, {10, 15, 20}), 1e-9);
+    // Another activation energy: dH = 60 kJ/mol.
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, 20}, {3600, 30}}, 60000.0),
+                [] {
+                    const double k = 60000.0 / 8.314462618;
+                    return k / -std::log((std::exp(-k / 293.15) + std::exp(-k / 303.15)) / 2) - 273.15;
+                }(),
+                1e-9);
+    // A huge activation energy underflows exp(); log-sum-exp must not.
+    const double hot = crm::mean_kinetic_temperature({{0, 20}, {1, 30}}, 1e8);
+    EXPECT_TRUE(std::isfinite(hot));
+    EXPECT_GT(hot, 29.0);
+    EXPECT_LE(hot, 30.0);
+}
+
+TEST(ColdChainMkt, RejectsBadInput) {
+    const std::vector<crm::Reading> r = {{0, 20}, {1, 30}};
+    expect_error([&] { crm::mean_kinetic_temperature(r, 0.0); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::mean_kinetic_temperature(r, -5.0); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::mean_kinetic_temperature({{0, -300}}); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::mean_kinetic_temperature({}); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { crm::mean_kinetic_temperature({{5, 1}, {0, 1}}); }, crm::ErrorKind::InvalidParameter);
+    EXPECT_NEAR(crm::mean_kinetic_temperature({{0, -273.15}}), -273.15, 1e-12);
+}
+
+TEST(ReadingSeries, AddMergeAndDeduplicate) {
+    crm::ReadingSeries a, b;
+    a.add(120, 5);
+    a.add(0, 2);
+    b.add(60, 3);
+    b.add(0, 4);
+    a.merge(b);
+    EXPECT_EQ(a.size(), 4u);
+    const auto r = a.sorted_deduplicated();
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[0].t, 0.0);
+    EXPECT_EQ(r[0].temperature, 3.0);  // (2 + 4) / 2
+    EXPECT_EQ(r[1].t, 60.0);
+    EXPECT_EQ(r[1].temperature, 3.0);
+    EXPECT_EQ(r[2].t, 120.0);
+    EXPECT_EQ(r[2].temperature, 5.0);
+    // Merge order does not change the result.
+    crm::ReadingSeries c = b;
+    crm::ReadingSeries a_only;
+    a_only.add(120, 5);
+    a_only.add(0, 2);
+    c.merge(a_only);
+    const auto r2 = c.sorted_deduplicated();
+    ASSERT_EQ(r2.size(), r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        EXPECT_EQ(r2[i].t, r[i].t);
+        EXPECT_EQ(r2[i].temperature, r[i].temperature);
+    }
+    // Merging with itself doubles every reading.
+    c.merge(c);
+    EXPECT_EQ(c.size(), 8u);
+    EXPECT_EQ(c.sorted_deduplicated().size(), 3u);
+    EXPECT_THROW(a.add(std::nan(""), 1), crm::Error);
+    EXPECT_THROW(a.add(1, kInf), crm::Error);
+    EXPECT_EQ(a.size(), 4u);
+}
+
+TEST(ReadingSeries, SerialisationRoundTrips) {
+    crm::ReadingSeries s;
+    for (const auto& r : kCooling3) s.add(r.t, r.temperature);
+    s.add(kEpoch, -0.0);
+    const auto bytes = s.serialize();
+    // tag 'C', version 1, then two length-prefixed little-endian f64 arrays.
+    ASSERT_EQ(bytes.size(), 2u + 2 * (8 + 8 * 15));
+    EXPECT_EQ(bytes[0], 0x43);
+    EXPECT_EQ(bytes[1], 1);
+    EXPECT_EQ(bytes[2], 15);
+    const auto back = crm::ReadingSeries::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.size(), s.size());
+    EXPECT_EQ(back.serialize(), bytes);
+    const auto a = s.sorted_deduplicated(), b = back.sorted_deduplicated();
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].t, b[i].t);
+        EXPECT_EQ(a[i].temperature, b[i].temperature);
+    }
+    // An empty series round-trips too.
+    const auto empty = crm::ReadingSeries().serialize();
+    EXPECT_EQ(crm::ReadingSeries::deserialize(empty.data(), empty.size()).size(), 0u);
+}
+
+TEST(ReadingSeries, CorruptBytesAreErrorsNotCrashes) {
+    crm::ReadingSeries s;
+    for (int i = 0; i < 5; ++i) s.add(kEpoch + 60 * i, 4.0 + i);
+    const auto bytes = s.serialize();
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        // A copy of exactly `cut` bytes, so reading past it is caught by sanitizers.
+        const std::vector<std::uint8_t> part(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+        expect_error([&] { crm::ReadingSeries::deserialize(part.data(), part.size()); },
+                     crm::ErrorKind::InvalidBinary);
+    }
+    auto trailing = bytes;
+    trailing.push_back(0);
+    expect_error([&] { crm::ReadingSeries::deserialize(trailing.data(), trailing.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto wrong_tag = bytes;
+    wrong_tag[0] = 0x52;
+    expect_error([&] { crm::ReadingSeries::deserialize(wrong_tag.data(), wrong_tag.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto wrong_version = bytes;
+    wrong_version[1] = 2;
+    expect_error([&] { crm::ReadingSeries::deserialize(wrong_version.data(), wrong_version.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto huge_length = bytes;
+    huge_length[2 + 7] = 0xFF;  // first array's length, top byte
+    expect_error([&] { crm::ReadingSeries::deserialize(huge_length.data(), huge_length.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto mismatched = bytes;
+    mismatched[2] = 4;  // 4 times but the bytes of 5: the second length lands mid-array
+    expect_error([&] { crm::ReadingSeries::deserialize(mismatched.data(), mismatched.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto nan_value = bytes;
+    for (int i = 0; i < 8; ++i) nan_value[2 + 8 + i] = 0xFF;  // first time becomes a NaN
+    expect_error([&] { crm::ReadingSeries::deserialize(nan_value.data(), nan_value.size()); },
+                 crm::ErrorKind::InvalidBinary);
+}
+
+}  // namespace
