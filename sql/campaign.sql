@@ -105,3 +105,6 @@ SELECT sqlstate_of($$SELECT * FROM crm.campaign_report('tiny', 'campaign', 'trea
 SELECT sqlstate_of($$SELECT * FROM crm.campaign_report('no_table', 'campaign', 'treated', 'revenue', 'campaign_costs', 'campaign', 'cost')$$);
 INSERT INTO campaign_costs VALUES ('Winback', -9000);
 SELECT sqlstate_of($$SELECT * FROM crm.campaign_report('campaign_results', 'campaign', 'treated', 'revenue', 'campaign_costs', 'campaign', 'cost')$$);
+DELETE FROM campaign_costs WHERE cost < 0;
+INSERT INTO campaign_costs VALUES ('Winback', 'NaN');
+SELECT sqlstate_of($$SELECT * FROM crm.campaign_report('campaign_results', 'campaign', 'treated', 'revenue', 'campaign_costs', 'campaign', 'cost')$$);

@@ -432,7 +432,9 @@ BEGIN
             FROM effect e LEFT JOIN spend s ON s.campaign = e.campaign)
         SELECT campaign, treated_n, control_n, treated_mean, control_mean, uplift, incremental_revenue, cost,
                roi_pct, roi_ci_low, roi_ci_high, p_value,
-               CASE WHEN cost < 0 THEN crm.campaign_roi(0, cost)::text   -- raises 22023 for a negative cost
+               -- a negative, NaN or infinite total cost is bad data: campaign_roi raises 22023
+               CASE WHEN cost IS NOT NULL AND NOT (cost >= 0 AND cost < 'Infinity'::numeric)
+                    THEN crm.campaign_roi(0, cost)::text
                     WHEN roi_ci_low > 0 THEN 'profitable'
                     WHEN roi_ci_high < 0 THEN 'loss'
                     ELSE 'inconclusive' END

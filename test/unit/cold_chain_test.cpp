@@ -12,6 +12,7 @@
 
 #include "cold_chain.hpp"
 #include "errors.hpp"
+#include "interrupts.hpp"
 
 namespace {
 
@@ -238,6 +239,19 @@ TEST(ColdChainFit, NoisyShortCoolingMatchesScipyInAnyOrder) {
     expect_rel(fit.ambient, 4.165376633763682, 1e-4);
     expect_rel(fit.tau, 864.9755549477414, 1e-4);
     expect_rel(fit.rmse, 0.23594351585897622, 1e-4);
+}
+
+int g_interrupt_checks = 0;
+void cancel_after_three_checks() {
+    if (++g_interrupt_checks > 3) throw crm::Error(crm::ErrorKind::QueryCanceled, "canceling statement");
+}
+
+TEST(ColdChainFit, FitChecksForInterrupts) {
+    g_interrupt_checks = 0;
+    const auto previous = crm::set_interrupt_handler(&cancel_after_three_checks);
+    expect_error([] { crm::fit_cooling(kWarming3); }, crm::ErrorKind::QueryCanceled);
+    crm::set_interrupt_handler(previous);
+    EXPECT_EQ(g_interrupt_checks, 4);
 }
 
 TEST(ColdChainFit, TooFewReadingsIsNotAnError) {
