@@ -1,0 +1,126 @@
+-- Cold chain: the formula, fits, breach forecasts, measures and alerts.
+\set VERBOSITY terse
+SET TimeZone = 'UTC';
+
+-- T(t) = T0 + (Ta - T0)(1 - e^(-t/tau)): 4 + (25 - 4)(1 - e^-1) = 17.27...
+SELECT round(crm.temp_predict(4, 25, '1 hour', '1 hour')::numeric, 9) AS one_tau,
+       crm.temp_predict(4, 25, '1 hour', '0') AS at_start,
+       round(crm.temp_predict(4, 25, '30 minutes', '10 hours')::numeric, 6) AS long_after;
+SELECT sqlstate_of($$SELECT crm.temp_predict(4, 25, '0', '1 hour')$$);
+SELECT sqlstate_of($$SELECT crm.temp_predict(4, 25, '-1 hour', '1 hour')$$);
+SELECT sqlstate_of($$SELECT crm.temp_predict('NaN', 25, '1 hour', '1 hour')$$);
+
+-- Noise-free readings of known curves, every 5 minutes for 3 hours, in random order:
+-- shipment 1 warms from 3 towards 20 with tau = 2 h; shipment 2 cools from 15 towards 2 with tau = 40 min.
+CREATE TABLE readings (shipment int, ts timestamptz, temp float8);
+INSERT INTO readings
+SELECT s, timestamptz '2025-03-01 08:00' + m * interval '1 minute',
+       CASE s WHEN 1 THEN crm.temp_predict(3, 20, '2 hours', m * interval '1 minute')
+              ELSE crm.temp_predict(15, 2, '40 minutes', m * interval '1 minute') END
+FROM generate_series(1, 2) s, generate_series(0, 180, 5) m
+ORDER BY md5(s::text || m::text);
+-- Duplicated and NULL readings change nothing.
+INSERT INTO readings SELECT shipment, ts, temp FROM readings WHERE ts = '2025-03-01 09:00';
+INSERT INTO readings VALUES (1, NULL, 5), (1, '2025-03-01 09:01', NULL);
+
+SELECT shipment, round((m).t0::numeric, 6) AS t0, round((m).ambient::numeric, 6) AS ambient,
+       date_trunc('second', (m).tau + interval '0.5 second') AS tau, (m).start_time,
+       (m).rmse < 1e-6 AS exact, (m).n_readings, (m).converged, (m).ambient_fixed, (m).note, (m).version
+FROM (SELECT shipment, crm.temp_fit(ts, temp) AS m FROM readings GROUP BY shipment) f ORDER BY shipment;
+
+-- Known ambient: a two-parameter fit.
+SELECT round((m).t0::numeric, 6) AS t0, (m).ambient, date_trunc('second', (m).tau + interval '0.5 second') AS tau,
+       (m).ambient_fixed
+FROM (SELECT crm.temp_fit(ts, temp, 20) AS m FROM readings WHERE shipment = 1) f;
+
+-- Stored models: predict, breach time (closed form: start + tau ln((Ta - T0)/(Ta - L))) and time to breach.
+CREATE TABLE models AS SELECT shipment, crm.temp_fit(ts, temp) AS model FROM readings GROUP BY shipment;
+SELECT round(crm.temp_at(model, '2025-03-01 10:00')::numeric, 6) AS at_10,
+       round(crm.temp_predict(3, 20, '2 hours', '2 hours')::numeric, 6) AS expected
+FROM models WHERE shipment = 1;
+SELECT date_trunc('second', crm.temp_breach_time(model, 8) + interval '0.5 second') AS breach_8,
+       timestamptz '2025-03-01 08:00' + 2 * ln((20 - 3) / (20 - 8.0)) * interval '1 hour' AS expected,
+       crm.temp_breach_time(model, 25) IS NULL AS never_above_ambient,
+       crm.temp_breach_time(model, 2) AS already_beyond_at_start
+FROM models WHERE shipment = 1;
+SELECT date_trunc('second', crm.temp_time_to_breach(model, 8, '2025-03-01 08:30') + interval '0.5 second') AS time_to_8,
+       crm.temp_time_to_breach(model, 4, '2025-03-01 09:30') AS already,
+       crm.temp_time_to_breach(model, 30, '2025-03-01 09:30') IS NULL AS never
+FROM models WHERE shipment = 1;
+-- The cooling shipment reaches a lower limit.
+SELECT date_trunc('second', crm.temp_breach_time(model, 4) + interval '0.5 second') AS breach_4,
+       timestamptz '2025-03-01 08:00' + 40 * ln((2 - 15) / (2 - 4.0)) * interval '1 minute' AS expected
+FROM models WHERE shipment = 2;
+
+-- Not converged: too few readings, flat series; temp_at is NULL then.
+SELECT (m).converged, (m).note, (m).n_readings, (m).t0, crm.temp_at(m, now()) IS NULL AS no_prediction
+FROM (SELECT crm.temp_fit(ts, temp) AS m FROM (VALUES ('2025-01-01 00:00'::timestamptz, 4.0::float8),
+      ('2025-01-01 00:05', 4.2)) v(ts, temp)) f;
+SELECT (m).converged, (m).note, (m).t0, (m).ambient
+FROM (SELECT crm.temp_fit(ts, 5.0) AS m FROM generate_series(timestamptz '2025-01-01', '2025-01-02', '1 hour') ts) f;
+SELECT crm.temp_fit(ts, temp) IS NULL AS no_readings_gives_null FROM readings WHERE false;
+
+-- Time above/below a limit, time-weighted with interpolated crossings:
+-- 0 at 00:00, 10 at 01:00, 0 at 03:00; above 5 from 00:30 to 02:00 = 1 h 30 min.
+CREATE TABLE tri (ts timestamptz, temp float8);
+INSERT INTO tri VALUES ('2025-01-01 00:00', 0), ('2025-01-01 01:00', 10), ('2025-01-01 03:00', 0);
+SELECT crm.time_above(ts, temp, 5) AS above_5, crm.time_below(ts, temp, 5) AS below_5,
+       crm.time_above(ts, temp, 20) AS above_20 FROM tri;
+
+-- Mean kinetic temperature: 20 and 30 degrees equally spaced, dH/R = 83144 / 8.314462618 K:
+-- MKT = (dH/R) / -ln((e^(-dH/(R 293.15)) + e^(-dH/(R 303.15))) / 2) - 273.15 = 26.2599...
+SELECT round(crm.mean_kinetic_temperature(ts, temp)::numeric, 4) AS mkt,
+       round(((83144 / 8.314462618) / -ln((exp(-83144 / (8.314462618 * 293.15)) + exp(-83144 / (8.314462618 * 303.15))) / 2)
+              - 273.15)::numeric, 4) AS by_hand
+FROM (VALUES ('2025-01-01 00:00'::timestamptz, 20.0::float8), ('2025-01-01 01:00', 30.0)) v(ts, temp);
+SELECT round(crm.mean_kinetic_temperature(ts, 5.0)::numeric, 9) AS constant_series,
+       crm.mean_kinetic_temperature(ts, 5.0, 60.0) > 4.999 AS other_energy
+FROM generate_series(timestamptz '2025-01-01', '2025-01-02', '1 hour') ts;
+
+-- Alerts as of 08:40 (later readings are ignored): shipment 1 warms towards 20 and crosses 8 at
+-- about 08:41:48 (see above); 2 cools from 15 towards 2 and is above 8 until about 08:31;
+-- 3 is flat at 1 (below the lower limit 2); 4 and 5 have no readings yet.
+INSERT INTO readings SELECT 3, ts, 1.0 FROM generate_series(timestamptz '2025-03-01 08:00', '2025-03-01 11:00', '10 minutes') ts;
+INSERT INTO readings VALUES (4, '2025-03-01 10:00', 9.5), (4, '2025-03-01 10:30', 9.0), (4, '2025-03-01 11:00', 8.6);
+INSERT INTO readings VALUES (5, '2025-03-01 10:55', 4.0);
+SELECT shipment, n_readings, last_reading_at, round(last_temperature::numeric, 3) AS last_temp, status,
+       date_trunc('minute', predicted_breach_at) AS predicted_breach_at, time_above_upper, time_below_lower,
+       round(mean_kinetic_temperature::numeric, 2) AS mkt
+FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', upper_limit => 8, lower_limit => 2,
+                           horizon => '2 hours', as_of => '2025-03-01 08:40');
+-- As of 11:00 with only an upper limit: 1 is above it (13.4), 2 cooled below, 3 is flat,
+-- 4 is above it and cooling, 5 has one reading.
+SELECT shipment, status FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 8,
+                                                   as_of => '2025-03-01 11:00') ORDER BY shipment;
+
+-- Parallel: Partial Aggregate under Gather; same fit as serial.
+CREATE TABLE many AS
+SELECT s AS shipment, timestamptz '2025-01-01' + m * interval '1 minute' AS ts,
+       crm.temp_predict(2 + s % 5, 18, '90 minutes', m * interval '1 minute') + ((m * 7919) % 13 - 6) / 100.0 AS temp
+FROM generate_series(1, 40) s, generate_series(0, 600, 2) m;
+ANALYZE many;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT crm.temp_fit(ts, temp), crm.time_above(ts, temp, 8), crm.mean_kinetic_temperature(ts, temp) FROM many;
+CREATE TEMP TABLE p AS SELECT crm.temp_fit(ts, temp) AS m, crm.time_above(ts, temp, 8) AS a FROM many WHERE shipment = 7;
+SET max_parallel_workers_per_gather = 0;
+SELECT greatest((p.m).tau - (s.m).tau, (s.m).tau - (p.m).tau) < interval '1 ms' AS same_tau, p.a = s.a AS same_time_above
+FROM p, (SELECT crm.temp_fit(ts, temp) AS m, crm.time_above(ts, temp, 8) AS a FROM many WHERE shipment = 7) s;
+RESET max_parallel_workers_per_gather;
+
+-- Errors.
+SELECT sqlstate_of($$SELECT crm.temp_fit(now(), 'NaN')$$);
+SELECT sqlstate_of($$SELECT crm.temp_fit('infinity', 4)$$);
+SELECT sqlstate_of($$SELECT crm.time_above(ts, temp, shipment) FROM readings$$);
+SELECT sqlstate_of($$SELECT crm.mean_kinetic_temperature(now(), -300)$$);
+SELECT sqlstate_of($$SELECT crm.mean_kinetic_temperature(now(), 4, -1)$$);
+SELECT sqlstate_of($$SELECT crm.temp_at((7, 1, 2, '1 hour', now(), 0, 3, true, false, NULL)::crm.temp_model, now())$$);
+SELECT sqlstate_of($$SELECT crm.temp_at((1, 1, 2, '-1 hour', now(), 0, 3, true, false, NULL)::crm.temp_model, now())$$);
+SELECT sqlstate_of($$SELECT crm.temp_breach_time(model, 'NaN') FROM models$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'nope', 8)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', NULL)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 8, lower_limit => 9)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 'NaN')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 8, horizon => '-1 hour')$$);

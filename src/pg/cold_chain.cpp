@@ -1,0 +1,303 @@
+// Cold chain: Newton warming/cooling fits, breach forecasts and the standard
+// measures, as aggregates over (timestamp, temperature) readings:
+//   crm.temp_fit(ts, temperature [, ambient])                 -> crm.temp_model
+//   crm.time_above(ts, temperature, limit) / crm.time_below    -> interval
+//   crm.mean_kinetic_temperature(ts, temperature [, kJ/mol])  -> float8
+//   crm._cold_chain_status(ts, temperature, upper, lower, horizon s, as_of s) -> crm.cold_chain_status
+// and scalar functions on a model: crm.temp_predict, crm.temp_at,
+// crm.temp_breach_time, crm.temp_time_to_breach.
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cold_chain.hpp"
+#include "errors.hpp"
+#include "series_accumulator.hpp"
+
+#include "bridge.hpp"
+#include "composite.hpp"
+#include "context_object.hpp"
+#include "datum_convert.hpp"
+
+namespace {
+
+using crm::SeriesAccumulator;
+using crm::pg::pg_guard;
+
+constexpr int kModelVersion = 1;
+constexpr double kUsecPerSec = 1e6;
+
+// timestamptz (microseconds since 2000-01-01) <-> seconds as double
+double ts_seconds(TimestampTz ts) { return static_cast<double>(ts) / kUsecPerSec; }
+TimestampTz seconds_ts(double s) {
+    const double us = std::round(s * kUsecPerSec);
+    if (!(us > static_cast<double>(MIN_TIMESTAMP) && us < static_cast<double>(END_TIMESTAMP)))
+        crm::throw_error(crm::ErrorKind::OutOfRange, "predicted time is outside the timestamp range");
+    return static_cast<TimestampTz>(us);
+}
+
+// Seconds in an interval, as EXTRACT(epoch FROM interval) counts them.
+double interval_seconds(const Interval* iv) {
+    const double days = static_cast<double>(DAYS_PER_YEAR) * (iv->month / MONTHS_PER_YEAR) +
+                        static_cast<double>(DAYS_PER_MONTH) * (iv->month % MONTHS_PER_YEAR) + iv->day;
+    return static_cast<double>(iv->time) / kUsecPerSec + days * SECS_PER_DAY;
+}
+
+Datum seconds_interval(double seconds) {
+    if (!std::isfinite(seconds) || std::fabs(seconds) > 9.0e12)
+        crm::throw_error(crm::ErrorKind::OutOfRange, "duration is outside the interval range");
+    const auto usec = static_cast<TimeOffset>(std::llround(seconds * kUsecPerSec));
+    return pg_guard([usec] {
+        auto* iv = static_cast<Interval*>(palloc0(sizeof(Interval)));
+        iv->time = usec;
+        return IntervalPGetDatum(iv);
+    });
+}
+
+SeriesAccumulator* state_arg(FunctionCallInfo fcinfo, int argno) {
+    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<SeriesAccumulator*>(PG_GETARG_POINTER(argno));
+}
+
+// The readings of a state, or nothing when there are none.
+std::vector<crm::Reading> readings_of(const SeriesAccumulator* state) {
+    if (state == nullptr) return {};
+    return state->series().sorted_deduplicated();
+}
+
+double parameter(const SeriesAccumulator* state, std::size_t i) {
+    return state != nullptr && i < state->parameters().size() ? state->parameters()[i] : std::nan("");
+}
+
+// The crm.temp_model row of a fit.
+Datum model_row(TupleDesc desc, const crm::CoolingFit& fit) {
+    std::vector<Datum> v(10);
+    std::vector<bool> null(10, false);
+    v[0] = Int32GetDatum(kModelVersion);
+    const auto put = [&](int i, double x) {
+        null[i] = !std::isfinite(x);
+        v[i] = null[i] ? static_cast<Datum>(0) : Float8GetDatum(x);
+    };
+    put(1, fit.t0);
+    put(2, fit.ambient);
+    null[3] = !(std::isfinite(fit.tau) && fit.tau > 0);
+    v[3] = null[3] ? static_cast<Datum>(0) : seconds_interval(fit.tau);
+    null[4] = !std::isfinite(fit.start);
+    v[4] = null[4] ? static_cast<Datum>(0) : TimestampTzGetDatum(seconds_ts(fit.start));
+    put(5, fit.rmse);
+    v[6] = Int64GetDatum(fit.n);
+    v[7] = BoolGetDatum(fit.converged);
+    v[8] = BoolGetDatum(fit.ambient_fixed);
+    null[9] = fit.note.empty();
+    v[9] = null[9] ? static_cast<Datum>(0) : crm::pg::text_datum(fit.note);
+    return crm::pg::make_row(desc, v, null);
+}
+
+// A crm.temp_model argument as a fit; nullopt unless it converged with finite parameters.
+std::optional<crm::CoolingFit> model_arg(FunctionCallInfo fcinfo, int argno) {
+    HeapTupleHeader row = crm::pg::row_arg(fcinfo, argno);
+    bool null = false;
+    const Datum version = crm::pg::row_field(row, 1, &null);
+    if (null || DatumGetInt32(version) < 1 || DatumGetInt32(version) > kModelVersion)
+        crm::throw_invalid("model has no supported version marker (expected 1..." + std::to_string(kModelVersion) +
+                           ")");
+    const Datum converged = crm::pg::row_field(row, 8, &null);
+    if (null || !DatumGetBool(converged)) return std::nullopt;
+    crm::CoolingFit fit;
+    bool n1, n2, n3, n4;
+    const Datum t0 = crm::pg::row_field(row, 2, &n1);
+    const Datum ambient = crm::pg::row_field(row, 3, &n2);
+    const Datum tau = crm::pg::row_field(row, 4, &n3);
+    const Datum start = crm::pg::row_field(row, 5, &n4);
+    if (n1 || n2 || n3 || n4) crm::throw_invalid("a converged model must have t0, ambient, tau and start_time");
+    fit.t0 = DatumGetFloat8(t0);
+    fit.ambient = DatumGetFloat8(ambient);
+    fit.tau = interval_seconds(DatumGetIntervalP(tau));
+    fit.start = ts_seconds(DatumGetTimestampTz(start));
+    fit.converged = true;
+    if (!(fit.tau > 0) || !std::isfinite(fit.t0) || !std::isfinite(fit.ambient))
+        crm::throw_invalid("model tau must be positive and t0, ambient finite");
+    return fit;
+}
+
+}  // namespace
+
+// ---- aggregates --------------------------------------------------------
+
+CRM_FUNCTION(crm_series_transfn) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
+    SeriesAccumulator* state = state_arg(fcinfo, 0);
+    if (state == nullptr) state = crm::pg::make_in_context<SeriesAccumulator>(context);
+    std::vector<double> parameters;
+    for (int i = 3; i < PG_NARGS(); ++i)
+        parameters.push_back(PG_ARGISNULL(i) ? std::nan("") : PG_GETARG_FLOAT8(i));
+    static const char* const names[] = {"the third argument", "the fourth argument", "the fifth argument",
+                                        "the sixth argument"};
+    state->set_parameters(parameters, names);
+    // SQL aggregate convention: a reading with a NULL time or temperature is ignored.
+    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
+        const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+        if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("reading time must be finite, not infinity");
+        state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2));
+    }
+    PG_RETURN_POINTER(state);
+}
+
+CRM_FUNCTION(crm_series_combine) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
+    SeriesAccumulator* left = state_arg(fcinfo, 0);
+    SeriesAccumulator* right = state_arg(fcinfo, 1);
+    if (right == nullptr) {
+        if (left == nullptr) PG_RETURN_NULL();
+        PG_RETURN_POINTER(left);
+    }
+    if (left == nullptr) left = crm::pg::make_in_context<SeriesAccumulator>(context);
+    left->merge(*right);
+    PG_RETURN_POINTER(left);
+}
+
+CRM_FUNCTION(crm_series_serial) { return crm::pg::bytea_datum(state_arg(fcinfo, 0)->serialize()); }
+
+CRM_FUNCTION(crm_series_deserial) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
+    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
+    SeriesAccumulator decoded = SeriesAccumulator::deserialize(bytes.data, bytes.size);
+    PG_RETURN_POINTER(crm::pg::make_in_context<SeriesAccumulator>(context, std::move(decoded)));
+}
+
+CRM_FUNCTION(crm_temp_fit_final) {
+    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const std::vector<crm::Reading> readings = readings_of(state);
+    if (readings.empty()) PG_RETURN_NULL();
+    const double ambient = parameter(state, 0);
+    const crm::CoolingFit fit =
+        crm::fit_cooling(readings, std::isfinite(ambient) ? std::optional<double>(ambient) : std::nullopt);
+    return model_row(crm::pg::result_tupdesc(fcinfo), fit);
+}
+
+static Datum time_beyond_final(FunctionCallInfo fcinfo, bool above) {
+    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const std::vector<crm::Reading> readings = readings_of(state);
+    const double limit = parameter(state, 0);
+    if (readings.empty() || std::isnan(limit)) PG_RETURN_NULL();
+    return seconds_interval(crm::time_beyond(readings, limit, above));
+}
+
+CRM_FUNCTION(crm_time_above_final) { return time_beyond_final(fcinfo, true); }
+CRM_FUNCTION(crm_time_below_final) { return time_beyond_final(fcinfo, false); }
+
+CRM_FUNCTION(crm_mkt_final) {
+    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const std::vector<crm::Reading> readings = readings_of(state);
+    if (readings.empty()) PG_RETURN_NULL();
+    const double kj = state->parameters().empty() ? 83.144 : parameter(state, 0);
+    if (std::isnan(kj)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "activation_energy must not be NULL");
+    if (!(kj > 0) || !std::isfinite(kj))
+        crm::throw_invalid("activation_energy must be a positive number of kJ/mol");
+    PG_RETURN_FLOAT8(crm::mean_kinetic_temperature(readings, kj * 1000.0));
+}
+
+// Status of one shipment for crm.cold_chain_alerts. Parameters: upper limit,
+// lower limit (NaN: none), horizon (seconds), as_of (seconds).
+CRM_FUNCTION(crm_cold_chain_status_final) {
+    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const std::vector<crm::Reading> readings = readings_of(state);
+    if (readings.empty()) PG_RETURN_NULL();
+    const double upper = parameter(state, 0), lower = parameter(state, 1);
+    const double horizon = parameter(state, 2), as_of = parameter(state, 3);
+    const crm::Reading& last = readings.back();
+    const crm::CoolingFit fit = crm::fit_cooling(readings);
+
+    std::string status;
+    std::optional<double> breach_at;
+    const bool above = std::isfinite(upper) && last.temperature > upper;
+    const bool below = std::isfinite(lower) && last.temperature < lower;
+    if (above || below) {
+        status = "breached";
+    } else if (fit.converged) {
+        // Forecast from the last reading. A warming curve can only cross the
+        // upper limit, a cooling one only the lower limit.
+        const bool warming = fit.ambient > crm::predict_at(fit, last.t);
+        const double limit = warming ? upper : lower;
+        if (std::isfinite(limit)) breach_at = crm::breach_time(fit, limit, last.t);
+        status = breach_at && *breach_at <= as_of + horizon ? "will breach within horizon" : "ok";
+    } else {
+        status = fit.note == "flat series" ? "ok" : "insufficient data";
+    }
+
+    const TupleDesc desc = crm::pg::result_tupdesc(fcinfo);
+    // The nested crm.temp_model row needs its own descriptor.
+    const Oid model_type = TupleDescAttr(desc, 4)->atttypid;
+    const TupleDesc model_desc = pg_guard([model_type] {
+        return BlessTupleDesc(lookup_rowtype_tupdesc_copy(model_type, -1));
+    });
+    std::vector<Datum> v(10);
+    std::vector<bool> null(10, false);
+    v[0] = Int64GetDatum(static_cast<std::int64_t>(readings.size()));
+    v[1] = TimestampTzGetDatum(seconds_ts(readings.front().t));
+    v[2] = TimestampTzGetDatum(seconds_ts(last.t));
+    v[3] = Float8GetDatum(last.temperature);
+    v[4] = model_row(model_desc, fit);
+    v[5] = crm::pg::text_datum(status);
+    null[6] = !breach_at;
+    v[6] = breach_at ? TimestampTzGetDatum(seconds_ts(*breach_at)) : static_cast<Datum>(0);
+    null[7] = !std::isfinite(upper);
+    v[7] = null[7] ? static_cast<Datum>(0) : seconds_interval(crm::time_beyond(readings, upper, true));
+    null[8] = !std::isfinite(lower);
+    v[8] = null[8] ? static_cast<Datum>(0) : seconds_interval(crm::time_beyond(readings, lower, false));
+    v[9] = Float8GetDatum(crm::mean_kinetic_temperature(readings));
+    return crm::pg::make_row(desc, v, null);
+}
+
+// ---- scalar functions ----------------------------------------------------
+
+// crm.temp_predict(t0, ambient, tau interval, elapsed interval)
+CRM_FUNCTION(crm_temp_predict) {
+    const double tau = interval_seconds(PG_GETARG_INTERVAL_P(2));
+    if (!(tau > 0)) crm::throw_invalid("tau must be a positive interval");
+    PG_RETURN_FLOAT8(crm::predict_temperature(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), tau,
+                                              interval_seconds(PG_GETARG_INTERVAL_P(3))));
+}
+
+// crm.temp_at(model, ts): NULL unless the model converged.
+CRM_FUNCTION(crm_temp_at) {
+    const auto fit = model_arg(fcinfo, 0);
+    if (!fit) PG_RETURN_NULL();
+    const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
+    if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("ts must be a finite timestamp");
+    PG_RETURN_FLOAT8(crm::predict_at(*fit, ts_seconds(ts)));
+}
+
+// crm.temp_breach_time(model, limit [, from]): first time at or after `from`
+// (default: the model's start) the curve reaches the limit; NULL if never.
+CRM_FUNCTION(crm_temp_breach_time) {
+    const auto fit = model_arg(fcinfo, 0);
+    if (!fit) PG_RETURN_NULL();
+    const double limit = PG_GETARG_FLOAT8(1);
+    if (!std::isfinite(limit)) crm::throw_invalid("limit must be a finite number");
+    std::optional<double> from;
+    if (PG_NARGS() > 2) {
+        const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(2);
+        if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("from must be a finite timestamp");
+        from = ts_seconds(ts);
+    }
+    const auto t = crm::breach_time(*fit, limit, from);
+    if (!t) PG_RETURN_NULL();
+    PG_RETURN_TIMESTAMPTZ(seconds_ts(*t));
+}
+
+// crm.temp_time_to_breach(model, limit, from): breach time minus from (zero
+// when already breached), NULL if it never happens.
+CRM_FUNCTION(crm_temp_time_to_breach) {
+    const auto fit = model_arg(fcinfo, 0);
+    if (!fit) PG_RETURN_NULL();
+    const double limit = PG_GETARG_FLOAT8(1);
+    if (!std::isfinite(limit)) crm::throw_invalid("limit must be a finite number");
+    const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(2);
+    if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("from must be a finite timestamp");
+    const double from = ts_seconds(ts);
+    const auto t = crm::breach_time(*fit, limit, from);
+    if (!t) PG_RETURN_NULL();
+    return seconds_interval(*t - from);
+}
