@@ -156,3 +156,52 @@ UPDATE crm_sample.campaigns k
 SET cost = k.cost_per_contact * (SELECT count(*) FROM crm_sample.campaign_results r
                                  WHERE r.campaign = k.campaign AND r.treated);
 ANALYZE crm_sample.campaign_results;
+
+-- Cold-chain shipments: loggers read the temperature about every 5 minutes
+-- (irregular, with sensor noise). Most trucks hold 2-5 degC; about one in
+-- five has a failing fridge and warms towards the outside air (Newton's law,
+-- known T0, ambient and tau), some of them through the 8 degC limit.
+CREATE TABLE crm_sample.shipments (
+    shipment_id bigint PRIMARY KEY,
+    product text NOT NULL,
+    departed_at timestamptz NOT NULL,
+    upper_limit double precision NOT NULL,
+    lower_limit double precision NOT NULL,
+    -- generator's truth
+    fridge_failed boolean NOT NULL,
+    true_t0 double precision NOT NULL,
+    true_ambient double precision NOT NULL,
+    true_tau interval NOT NULL
+);
+INSERT INTO crm_sample.shipments
+SELECT s,
+       (ARRAY['chilled dairy', 'fresh meat', 'ready meals', 'salads'])[1 + floor(4 * crm_sample.u(:seed, s, 40))::int],
+       timestamptz '2025-03-01 05:00+00' + floor(180 * crm_sample.u(:seed, s, 41)) * interval '1 minute',
+       8, 0,
+       failed,
+       3 + 1.5 * crm_sample.u(:seed, s, 42),
+       CASE WHEN failed THEN 14 + 10 * crm_sample.u(:seed, s, 43) ELSE 2.5 + crm_sample.u(:seed, s, 43) END,
+       CASE WHEN failed THEN (90 + 300 * crm_sample.u(:seed, s, 44)) * interval '1 minute'
+            ELSE (20 + 40 * crm_sample.u(:seed, s, 44)) * interval '1 minute' END
+FROM generate_series(1, 100 * :scale) s,
+     LATERAL (SELECT crm_sample.u(:seed, s, 45) < 0.2 AS failed) f;
+
+CREATE TABLE crm_sample.sensor_readings (
+    shipment_id bigint NOT NULL REFERENCES crm_sample.shipments,
+    read_at timestamptz NOT NULL,
+    temp_c double precision NOT NULL
+);
+INSERT INTO crm_sample.sensor_readings
+SELECT sh.shipment_id, r.read_at,
+       round((sh.true_t0 + (sh.true_ambient - sh.true_t0)
+              * (1 - exp(-extract(epoch FROM r.read_at - sh.departed_at) / extract(epoch FROM sh.true_tau)))
+              + 0.12 * crm_sample.normal(:seed, sh.shipment_id * 1000 + r.k, 46))::numeric, 2)::double precision
+FROM crm_sample.shipments sh
+CROSS JOIN LATERAL (
+    SELECT k, sh.departed_at + (5 * k + 2 * crm_sample.u(:seed, sh.shipment_id * 1000 + k, 47) - 1)
+                                * interval '1 minute' AS read_at
+    FROM generate_series(0, 72) k) r
+WHERE r.read_at >= sh.departed_at;
+CREATE INDEX ON crm_sample.sensor_readings (shipment_id, read_at);
+ANALYZE crm_sample.shipments;
+ANALYZE crm_sample.sensor_readings;

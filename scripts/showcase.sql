@@ -98,3 +98,41 @@ FROM (SELECT f.segment, crm.campaign_uplift(r.treated, r.revenue::float8) AS u
       WHERE r.campaign = 'VIP double points' GROUP BY f.segment) f
 WHERE (u).treated_n >= 20
 ORDER BY (u).uplift DESC;
+
+\echo
+\echo '== Cold chain: alerts as of 2025-03-01 08:00 UTC (upper limit 8 degC, lower 0, horizon 2 hours)'
+SELECT status, count(*) AS shipments
+FROM crm.cold_chain_alerts('crm_sample.sensor_readings', 'shipment_id', 'read_at', 'temp_c',
+                           upper_limit => 8, lower_limit => 0, horizon => '2 hours',
+                           as_of => '2025-03-01 08:00+00')
+GROUP BY status ORDER BY min(CASE status WHEN 'breached' THEN 0 WHEN 'will breach within horizon' THEN 1
+                                         WHEN 'insufficient data' THEN 2 ELSE 3 END);
+SELECT a.shipment, s.product, a.n_readings AS readings, to_char(a.last_reading_at, 'HH24:MI') AS last_at,
+       round(a.last_temperature::numeric, 1) AS last_temp, a.status,
+       to_char(a.predicted_breach_at, 'HH24:MI') AS breach_at,
+       round((a.model).ambient::numeric, 1) AS fitted_ambient, round(s.true_ambient::numeric, 1) AS true_ambient,
+       date_trunc('minute', (a.model).tau) AS fitted_tau, date_trunc('minute', s.true_tau) AS true_tau,
+       date_trunc('second', a.time_above_upper) AS above_8_so_far
+FROM crm.cold_chain_alerts('crm_sample.sensor_readings', 'shipment_id', 'read_at', 'temp_c',
+                           upper_limit => 8, lower_limit => 0, horizon => '2 hours',
+                           as_of => '2025-03-01 08:00+00') a
+JOIN crm_sample.shipments s ON s.shipment_id::text = a.shipment
+WHERE a.status <> 'ok'
+ORDER BY a.status, a.predicted_breach_at NULLS LAST
+LIMIT 12;
+
+\echo
+\echo '== Did the forecasts come true? Shipments predicted at 08:00 to breach by 10:00, checked against later readings'
+WITH alerts AS (
+    SELECT * FROM crm.cold_chain_alerts('crm_sample.sensor_readings', 'shipment_id', 'read_at', 'temp_c',
+                                        upper_limit => 8, lower_limit => 0, horizon => '2 hours',
+                                        as_of => '2025-03-01 08:00+00')),
+actual AS (
+    SELECT shipment_id::text AS shipment, min(read_at) FILTER (WHERE temp_c > 8) AS first_above
+    FROM crm_sample.sensor_readings GROUP BY shipment_id)
+SELECT a.status, count(*) AS shipments,
+       count(*) FILTER (WHERE x.first_above <= timestamptz '2025-03-01 10:00+00') AS above_8_by_10_00,
+       round(avg(extract(epoch FROM x.first_above - a.predicted_breach_at) / 60)
+             FILTER (WHERE a.status = 'will breach within horizon')) AS mean_error_minutes
+FROM alerts a JOIN actual x USING (shipment)
+GROUP BY a.status ORDER BY a.status;

@@ -215,12 +215,25 @@ CRM_FUNCTION(crm_cold_chain_status_final) {
     const bool below = std::isfinite(lower) && last.temperature < lower;
     if (above || below) {
         status = "breached";
-    } else if (fit.converged) {
+    } else if (fit.converged || (fit.n >= 3 && std::isfinite(fit.t0) && std::isfinite(fit.ambient) &&
+                                 std::isfinite(fit.tau) && fit.tau > 0)) {
+        // A fit that stopped short of convergence (a nearly straight or noisy
+        // series) still gives the best curve found: forecast with it rather
+        // than report a stable shipment as lacking data.
         // Forecast from the last reading. A warming curve can only cross the
         // upper limit, a cooling one only the lower limit.
         const bool warming = fit.ambient > crm::predict_at(fit, last.t);
         const double limit = warming ? upper : lower;
-        if (std::isfinite(limit)) breach_at = crm::breach_time(fit, limit, last.t);
+        if (std::isfinite(limit)) {
+            try {
+                breach_at = crm::breach_time(fit, limit, last.t);
+            } catch (const crm::Error& e) {
+                if (e.kind() != crm::ErrorKind::OutOfRange) throw;
+                breach_at.reset();  // so far off it cannot be represented: never, for operations
+            }
+            // Beyond a century the forecast means nothing (and may not fit a timestamp).
+            if (breach_at && *breach_at > last.t + 100.0 * 365.25 * 86400.0) breach_at.reset();
+        }
         status = breach_at && *breach_at <= as_of + horizon ? "will breach within horizon" : "ok";
     } else {
         status = fit.note == "flat series" ? "ok" : "insufficient data";
