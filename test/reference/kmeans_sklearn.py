@@ -4,8 +4,11 @@
 Makes a small fixed data set (60 points, 3 features: four overlapping blobs
 with different spreads, rounded to 3 decimals), z-scores it with
 StandardScaler (population standard deviation, like crm::Scaling::ZScore) and
-prints, for k = 3, 4, 5, the inertia of scikit-learn's KMeans(n_init=10),
-which keeps the best of 10 k-means++ starts. Prints the points as a C++
+prints, for k = 3 and 4, the inertia of scikit-learn's KMeans(n_init=10),
+which keeps the best of 10 k-means++ starts. (k = 5 is left out: these points
+have many 5-cluster local optima, and scikit-learn's own best-of-10 inertia
+ranges from 40.67 to 42.9 over random_state 0..99, so no single number is a
+fair 1% reference.) Prints the points as a C++
 initializer list, so the test embeds exactly these numbers.
 
 Produced with Debian bookworm's python3-sklearn 1.2.1 / numpy 1.24.2:
@@ -28,7 +31,7 @@ for row in points:
 print("};")
 
 scaled = StandardScaler().fit_transform(points)
-for k in (3, 4, 5):
+for k in (3, 4):
     model = KMeans(n_clusters=k, n_init=10, random_state=0, tol=1e-4, max_iter=300, algorithm="lloyd")
     model.fit(scaled)
     print("k = %d: inertia %r, iterations %d" % (k, model.inertia_, model.n_iter_))
