@@ -384,7 +384,12 @@ LloydResult lloyd_hamerly(const RowMatrix& x, RowMatrix centres, int max_iter, d
         cluster_sums(x, label, sums, counts);
         if (std::find(counts.begin(), counts.end(), 0) != counts.end())
             relocate_empty_clusters(x, centres, label, upper, lower, sums, counts);
-        for (Index c = 0; c < k; ++c) next.row(c) = sums.row(c) / static_cast<double>(counts[c]);
+        for (Index c = 0; c < k; ++c) {
+            if (counts[c] > 0)
+                next.row(c) = sums.row(c) / static_cast<double>(counts[c]);
+            else  // only possible if n < k, which the fit rules out; keep the centre rather than divide by 0
+                next.row(c) = centres.row(c);
+        }
         shift = (next - centres).rowwise().norm();
         centres.swap(next);
 
@@ -839,12 +844,13 @@ public:
     static Eigen::MatrixXd matrix(const JsonValue& v, const char* key, int rows, int cols) {
         if (v.type != JsonValue::Type::Array || v.items.size() != static_cast<std::size_t>(rows))
             wrong(v, key, "an array of k rows");
+        // Check the shape before allocating: k and dims come from the text.
+        for (const JsonValue& row : v.items)
+            if (row.type != JsonValue::Type::Array || row.items.size() != static_cast<std::size_t>(cols))
+                wrong(row, key, "a row of dims numbers");
         Eigen::MatrixXd m(rows, cols);
-        for (int r = 0; r < rows; ++r) {
-            const std::vector<double> row = numbers(v.items[r], key);
-            if (row.size() != static_cast<std::size_t>(cols)) wrong(v.items[r], key, "a row of dims numbers");
-            for (int c = 0; c < cols; ++c) m(r, c) = row[c];
-        }
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) m(r, c) = number(v.items[r].items[c], key);
         return m;
     }
 
@@ -1159,8 +1165,9 @@ KMeansModel KMeansModel::deserialize(const std::uint8_t* data, std::size_t size)
     if (flat.size() != static_cast<std::uint64_t>(k) * dims) bad_binary(what, "centroids must be k x dims");
     m.centroids = Eigen::Map<const RowMatrix>(flat.data(), m.k, m.dims);
     if (r.u64() != k) bad_binary(what, "sizes need k values");
-    m.sizes.resize(k);
-    for (auto& s : m.sizes) s = r.i64();
+    // Grown as read (not resized to k up front): a corrupt k cannot make us
+    // allocate more than the bytes hold.
+    for (std::uint32_t i = 0; i < k; ++i) m.sizes.push_back(r.i64());
     m.wcss = r.f64s();
     m.inertia = r.f64();
     const std::uint32_t iterations = r.u32();
@@ -1175,8 +1182,7 @@ KMeansModel KMeansModel::deserialize(const std::uint8_t* data, std::size_t size)
     m.converged = converged == 1;
     const std::uint32_t names = r.u32();
     if (names != 0 && names != dims) bad_binary(what, "feature_names needs dims names");
-    m.feature_names.resize(names);
-    for (auto& name : m.feature_names) name = r.str();
+    for (std::uint32_t i = 0; i < names; ++i) m.feature_names.push_back(r.str());
     r.expect_end();
     validate_model(m, ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: ");
     return m;

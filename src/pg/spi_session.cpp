@@ -14,6 +14,12 @@ SpiSession::SpiSession() {
     const int rc = pg_guard([] { return SPI_connect(); });
     if (rc != SPI_OK_CONNECT) throw_error(ErrorKind::Internal, "SPI_connect failed");
     open_ = true;
+    guc_nest_level_ = pg_guard([] {
+        const int level = NewGUCNestLevel();
+        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                true, 0, false);
+        return level;
+    });
 }
 
 SpiSession::~SpiSession() {
@@ -104,7 +110,11 @@ std::uint64_t SpiSession::stream(const std::string& sql, const std::vector<Oid>&
 void SpiSession::finish() {
     if (!open_) return;
     open_ = false;
-    pg_guard([] { SPI_finish(); });
+    const int level = guc_nest_level_;
+    pg_guard([level] {
+        AtEOXact_GUC(true, level);  // restores the caller's search_path
+        SPI_finish();
+    });
 }
 
 }  // namespace crm::pg

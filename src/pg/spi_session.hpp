@@ -1,7 +1,10 @@
 // A connection to SPI for the duration of one function call.
 //
 // Queries run with the caller's privileges, so table and column permissions
-// and row-level security apply to everything the extension reads.
+// and row-level security apply to everything the extension reads. While the
+// session is open search_path is pg_catalog, pg_temp: the SQL we build names
+// the user's table schema-qualified, and no operator or function a user put in
+// another schema can be picked up by it.
 #pragma once
 
 #include <string>
@@ -35,6 +38,7 @@ public:
 
 private:
     bool open_ = false;
+    int guc_nest_level_ = 0;
 };
 
 }  // namespace crm::pg

@@ -712,6 +712,10 @@ TEST(KMeansModel, BinaryRoundTripIsExact) {
         auto wrong_tag = bytes;
         wrong_tag[0] = 0x50;
         expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(wrong_tag.data(), wrong_tag.size()); });
+        auto huge_k = bytes;
+        std::fill(huge_k.begin() + 2, huge_k.begin() + 6, 0xFF);
+        huge_k[5] = 0x7F;
+        expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(huge_k.data(), huge_k.size()); });
         auto zero_k = bytes;
         std::fill(zero_k.begin() + 2, zero_k.begin() + 6, 0);
         expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(zero_k.data(), zero_k.size()); });
@@ -796,6 +800,8 @@ TEST(KMeansModel, CorruptJsonIsInvalidText) {
         replaced("\"centroids\": [[", "\"centroids\": [[+"),
         replaced("\"wcss\": [", "\"wcss\": [,"),
         replaced("\"sizes\": [", "\"sizes\": [-"),
+        replaced("\"dims\": 3", "\"dims\": 2000000000"),
+        replaced("\"k\": 4", "\"k\": 99999999999"),
         std::string(100, '[') + std::string(100, ']'),
         "",
         "null",
