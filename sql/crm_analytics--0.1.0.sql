@@ -413,6 +413,14 @@ BEGIN
        OR costs IS NULL OR cost_campaign_col IS NULL OR cost_col IS NULL OR confidence IS NULL THEN
         RAISE EXCEPTION 'campaign_report: no argument may be NULL' USING ERRCODE = '22004';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = results) THEN
+        RAISE EXCEPTION 'campaign_report: relation with OID % does not exist (argument results)', results::oid
+            USING ERRCODE = '42P01';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = costs) THEN
+        RAISE EXCEPTION 'campaign_report: relation with OID % does not exist (argument costs)', costs::oid
+            USING ERRCODE = '42P01';
+    END IF;
     -- Identifiers are quoted (%I); regclass prints a quoted, qualified name.
     RETURN QUERY EXECUTE format($q$
         WITH effect AS (
@@ -668,6 +676,13 @@ BEGIN
        OR as_of IS NULL THEN
         RAISE EXCEPTION 'cold_chain_alerts: readings, the column names, horizon and as_of must not be NULL'
             USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = readings) THEN
+        RAISE EXCEPTION 'cold_chain_alerts: relation with OID % does not exist (argument readings)', readings::oid
+            USING ERRCODE = '42P01';
+    END IF;
+    IF NOT isfinite(as_of) OR NOT isfinite(horizon) THEN
+        RAISE EXCEPTION 'cold_chain_alerts: as_of and horizon must be finite' USING ERRCODE = '22023';
     END IF;
     IF upper_limit IS NULL AND lower_limit IS NULL THEN
         RAISE EXCEPTION 'cold_chain_alerts: give upper_limit, lower_limit or both' USING ERRCODE = '22004';

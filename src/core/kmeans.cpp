@@ -1060,6 +1060,12 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
         throw_invalid("feature_names has " + std::to_string(options.feature_names.size()) + " names for " +
                       std::to_string(points.dims()) + " features");
 
+    const bool warm_start = options.initial_centroids.size() != 0;
+    if (warm_start && (options.initial_centroids.rows() != options.k ||
+                       options.initial_centroids.cols() != points.dims() || !options.initial_centroids.allFinite()))
+        throw_invalid("initial_centroids must be k x dims finite numbers (" + std::to_string(options.k) + " x " +
+                      std::to_string(points.dims()) + ")");
+
     const ScaledPoints scaled = scale_points(points, options.scale);
     const std::int64_t distinct = distinct_rows(scaled.x, options.k);
     if (distinct < options.k)
@@ -1069,10 +1075,18 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
 
     const double tol_shift = options.tol * scaled.mean_variance;
     const ProgressCallback report = options.verbose ? progress : nullptr;
+    const int n_init = warm_start ? 1 : options.n_init;
     Candidate best;
-    for (int init = 0; init < options.n_init; ++init) {
-        std::mt19937_64 rng = start_generator(options.seed, init);
-        RowMatrix seeds = kmeans_plus_plus(scaled.x, options.k, rng);
+    for (int init = 0; init < n_init; ++init) {
+        RowMatrix seeds;
+        if (warm_start) {
+            const Eigen::Map<const Eigen::RowVectorXd> offset(scaled.offset.data(), points.dims()),
+                divisor(scaled.divisor.data(), points.dims());
+            seeds = (options.initial_centroids.rowwise() - offset).array().rowwise() / divisor.array();
+        } else {
+            std::mt19937_64 rng = start_generator(options.seed, init);
+            seeds = kmeans_plus_plus(scaled.x, options.k, rng);
+        }
         Candidate c = finish(scaled.x, lloyd_hamerly(scaled.x, std::move(seeds), options.max_iter, tol_shift, init,
                                                      report, progress_arg));
         if (init == 0 || c.inertia < best.inertia) best = std::move(c);
@@ -1089,7 +1103,7 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
     m.wcss = std::move(best.wcss);
     m.inertia = best.inertia;
     m.iterations = best.iterations;
-    m.n_init = options.n_init;
+    m.n_init = n_init;
     m.seed = options.seed;
     m.n_points = points.size();
     m.converged = best.converged;

@@ -43,6 +43,11 @@ struct KMeansOptions {
     Scaling scale = Scaling::ZScore;
     std::vector<std::string> feature_names;  // empty or exactly dims names
     bool verbose = false;      // when true, the progress callback is called every iteration
+    // Addition to the brief's options: optional k x dims starting centroids in
+    // original units (a warm start, e.g. a stored model's centroids_original()).
+    // Empty: k-means++ seeding. When given, the fit makes a single start (the
+    // model records n_init = 1), since every start would be the same.
+    Eigen::MatrixXd initial_centroids;
 };
 
 // Called after every Lloyd iteration when options.verbose is set: the start
@@ -181,7 +186,7 @@ struct KMeansModel {
 //
 // Errors (22023): no points, k < 1, k > distinct points (hint: lower k),
 // n_init < 1, max_iter < 1, tol negative or NaN, feature_names of the wrong
-// length. Feature values too large to scale are 22003. check_interrupts() is
+// length, initial_centroids not k x dims or not finite. Feature values too large to scale are 22003. check_interrupts() is
 // called throughout.
 KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options,
                        ProgressCallback progress = nullptr, void* progress_arg = nullptr);

@@ -494,6 +494,54 @@ TEST(KMeans, ManyClustersStayConsistent) {
     }
 }
 
+TEST(KMeans, EmptyClusterIsReseededFromTheFarthestPoint) {
+    // k-means++ seeds practically never lead Lloyd into an empty cluster, so
+    // start from given centroids -3, 0, 3 on the line:
+    //   -3 | -1.6 x 9 | -1  1 | 1.6 x 9 | 3
+    // Iteration 1: cluster 1 = {-3, -1.6 x 9} -> mean -1.74; cluster 2 =
+    // {-1, 1} -> 0; cluster 3 -> 1.74. Iteration 2: -1 is now nearer -1.74 than
+    // 0, and 1 nearer 1.74: cluster 2 empties and takes the point farthest from
+    // its centroid: -3 and 3 are both 1.26 away, the first in input order wins.
+    // Then cluster 1 = {-1.6 x 9, -1} -> -1.54, cluster 3 = {1, 1.6 x 9, 3} -> 18.4 / 11.
+    PointSet points;
+    const auto add = [&points](double v, int times) {
+        for (int i = 0; i < times; ++i) points.add(&v, 1);
+    };
+    add(-3, 1);
+    add(-1.6, 9);
+    add(-1, 1);
+    add(1, 1);
+    add(1.6, 9);
+    add(3, 1);
+    KMeansOptions o = options_for(3, 0, Scaling::None);
+    o.initial_centroids = Eigen::MatrixXd(3, 1);
+    o.initial_centroids << -3, 0, 3;
+    const KMeansModel m = crm::kmeans_fit(points, o);
+    EXPECT_EQ(m.n_init, 1);
+    EXPECT_EQ(m.sizes, (std::vector<std::int64_t>{10, 1, 11}));
+    EXPECT_NEAR(m.centroids(0, 0), -1.54, 1e-12);
+    EXPECT_EQ(m.centroids(1, 0), -3.0);
+    EXPECT_NEAR(m.centroids(2, 0), 18.4 / 11, 1e-12);
+    EXPECT_TRUE(m.converged);
+
+    o.initial_centroids = Eigen::MatrixXd(2, 1);
+    expect_error(ErrorKind::InvalidParameter, [&] { crm::kmeans_fit(points, o); });
+    o.initial_centroids = Eigen::MatrixXd(3, 1);
+    o.initial_centroids << -3, kNaN, 3;
+    expect_error(ErrorKind::InvalidParameter, [&] { crm::kmeans_fit(points, o); });
+}
+
+TEST(KMeans, WarmStartFromAStoredModelKeepsIt) {
+    const PointSet points = random_points(200, 3, 61, 1.0);
+    const KMeansModel first = crm::kmeans_fit(points, options_for(4, 3));
+    KMeansOptions o = options_for(4, 3);
+    o.initial_centroids = first.centroids_original();
+    const KMeansModel again = crm::kmeans_fit(points, o);
+    EXPECT_EQ(again.sizes, first.sizes);
+    EXPECT_NEAR(again.inertia, first.inertia, 1e-9 * first.inertia);
+    EXPECT_LE(again.iterations, 2);
+}
+
 TEST(KMeans, ScalingRoundTrip) {
     PointSet points;
     TestRng rng(31);
