@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <unordered_set>
 #include <utility>
@@ -186,7 +187,7 @@ ScaledPoints scale_points(const PointSet& points, Scaling scale) {
         (s.x.rowwise() - scaled_mean).array().square().colwise().sum().matrix() / static_cast<double>(n);
     if (!s.x.allFinite() || !scaled_var.allFinite())
         throw_error(ErrorKind::OutOfRange, "feature values are too large for k-means after scaling",
-                    "Rescale the inputs or use scale => 'zscore'.");
+                    "Rescale the inputs or use z-score scaling.");
     s.mean_variance = scaled_var.mean();
     return s;
 }
@@ -236,15 +237,13 @@ RowMatrix kmeans_plus_plus(const RowMatrix& x, int k, std::mt19937_64& rng) {
             if (closest(i) > 0) last_positive = i;
             while (next < targets.size() && cumulative > targets[next].first) picked[targets[next++].second] = i;
         }
-        // Rounding can leave a target at the very top of the sum unmatched.
-        for (; next < targets.size(); ++next) {
-            if (last_positive < 0)
-                for (Index i = n - 1; i >= 0 && last_positive < 0; --i)
-                    if (closest(i) > 0) last_positive = i;
+        // Rounding can leave a target at the very top of the sum unmatched: the
+        // loop then ran to the end, so last_positive is the last point with
+        // D^2 > 0 (there is none only if D^2 underflowed everywhere).
+        for (; next < targets.size(); ++next)
             picked[targets[next].second] =
                 last_positive >= 0 ? last_positive
                                    : static_cast<Index>(uniform_below(rng, static_cast<std::uint64_t>(n)));
-        }
 
         double best_potential = kInf;
         Index best_index = picked[0];
@@ -311,7 +310,7 @@ void relocate_empty_clusters(const RowMatrix& x, const RowMatrix& centres, std::
     Eigen::VectorXd dist(n);
     for (Index i = 0; i < n; ++i) dist(i) = (x.row(i) - centres.row(label[i])).squaredNorm();
     std::vector<Index> order(n);
-    for (Index i = 0; i < n; ++i) order[i] = i;
+    std::iota(order.begin(), order.end(), Index{0});
     std::sort(order.begin(), order.end(), [&dist](Index a, Index b) {
         return dist(a) > dist(b) || (dist(a) == dist(b) && a < b);
     });

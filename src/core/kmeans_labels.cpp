@@ -69,7 +69,7 @@ Eigen::MatrixXd cluster_z_profiles(const KMeansModel& model) {
     if (mean.size() != dims || stddev.size() != dims) {
         if (model.scale != Scaling::ZScore)
             throw_invalid("the k-means model has no population statistics to profile its clusters",
-                          "Refit the model with this version, or use scale => 'zscore'.");
+                          "Refit the model: kmeans_fit records them.");
         mean = model.offset;  // zscore: offset and divisor are the mean and standard deviation
         stddev = model.divisor;
     }
