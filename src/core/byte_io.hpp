@@ -44,6 +44,11 @@ public:
         u32(static_cast<std::uint32_t>(s.size()));
         bytes_.insert(bytes_.end(), s.begin(), s.end());
     }
+    // A nested value: its length, then its bytes.
+    void blob(const std::vector<std::uint8_t>& inner) {
+        u64(inner.size());
+        bytes_.insert(bytes_.end(), inner.begin(), inner.end());
+    }
     const std::vector<std::uint8_t>& bytes() const { return bytes_; }
     std::vector<std::uint8_t> take() { return std::move(bytes_); }
 
@@ -104,6 +109,13 @@ public:
         pos_ += n;
         return s;
     }
+    // A view of the next n bytes (a nested value), bounds-checked.
+    const std::uint8_t* take(std::uint64_t n) {
+        if (n > size_ - pos_) fail("the value is truncated");
+        const std::uint8_t* p = data_ + pos_;
+        pos_ += static_cast<std::size_t>(n);
+        return p;
+    }
     void expect_end() const {
         if (pos_ != size_) fail("trailing bytes after the value");
     }
@@ -129,6 +141,7 @@ constexpr std::uint8_t rfm_sample = 0x52;       // 'R'
 constexpr std::uint8_t rfm_accumulator = 0x53;  // 'S'
 constexpr std::uint8_t point_set = 0x50;  // 'P'
 constexpr std::uint8_t kmeans_model = 0x4B;  // 'K'
+constexpr std::uint8_t kmeans_fit_state = 0x4C; // 'L'
 constexpr std::uint8_t series_accumulator = 0x44; // 'D'
 constexpr std::uint8_t reading_series = 0x43;  // 'C'
 constexpr std::uint8_t uplift_state = 0x55;     // 'U'

@@ -1,0 +1,31 @@
+// State of the crm.kmeans_fit aggregate: the options (fixed by the first row)
+// and the points gathered so far, serialisable for parallel aggregation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kmeans.hpp"
+
+namespace crm {
+
+struct KMeansFitState {
+    bool has_options = false;
+    KMeansOptions options;
+    std::int64_t sample_size = 0;   // 0: keep every point
+    std::int64_t skipped_rows = 0;  // rows whose feature array was NULL
+    PointSet points;
+
+    // Sets the options on the first row; a later row with other options is 22023.
+    void set_options(const KMeansOptions& o, std::int64_t sample);
+    void merge(const KMeansFitState& other);
+    std::vector<std::uint8_t> serialize() const;
+    static KMeansFitState deserialize(const std::uint8_t* data, std::size_t size);
+};
+
+// Checks options that do not depend on the data (k >= 1, n_init >= 1,
+// max_iter >= 1, tol >= 0 and finite, sample_size >= 0): 22023 naming the option.
+void validate_kmeans_options(const KMeansOptions& o, std::int64_t sample_size);
+
+}  // namespace crm
