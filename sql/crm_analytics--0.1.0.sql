@@ -960,3 +960,106 @@ $$;
 COMMENT ON FUNCTION crm.kmeans_choose_k(regclass, name[], integer, integer, integer, integer, text, bigint) IS
 'Helps pick k: fits k = k_min .. k_max and returns each fit''s inertia (look for the elbow) and silhouette (higher is '
 'better; sampled on silhouette_sample rows).';
+
+-------------------------------------------------------------------------------
+-- Recommendations: user-based collaborative filtering
+-------------------------------------------------------------------------------
+
+CREATE TABLE crm.cf_table_versions (
+    relid oid PRIMARY KEY,
+    version bigint NOT NULL DEFAULT 1);
+COMMENT ON TABLE crm.cf_table_versions IS
+'Change versions of ratings tables registered with crm.cf_track_changes; bumped by a statement trigger so that '
+'backends can keep a rating matrix in memory and know, transactionally, when it is out of date.';
+GRANT SELECT, INSERT, UPDATE ON crm.cf_table_versions TO PUBLIC;
+
+CREATE FUNCTION crm._cf_version_only_grows() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- Anyone who writes a tracked table must be able to bump its version, but
+    -- nobody may set it back (that would make a cached matrix look current).
+    NEW.relid := OLD.relid;
+    NEW.version := OLD.version + 1;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm._cf_version_only_grows() IS 'Keeps crm.cf_table_versions monotonic (internal).';
+CREATE TRIGGER version_only_grows BEFORE UPDATE ON crm.cf_table_versions
+    FOR EACH ROW EXECUTE FUNCTION crm._cf_version_only_grows();
+
+CREATE FUNCTION crm._cf_bump_version() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO crm.cf_table_versions AS v (relid) VALUES (TG_RELID)
+    ON CONFLICT (relid) DO UPDATE SET version = v.version + 1;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm._cf_bump_version() IS 'Statement trigger of tracked ratings tables (internal).';
+
+CREATE FUNCTION crm.cf_track_changes(ratings regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF ratings IS NULL THEN
+        RAISE EXCEPTION 'cf_track_changes: ratings must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS crm_cf_track_changes ON %s', ratings);
+    EXECUTE format('CREATE TRIGGER crm_cf_track_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION crm._cf_bump_version()', ratings);
+    INSERT INTO crm.cf_table_versions AS v (relid) VALUES (ratings)
+    ON CONFLICT (relid) DO UPDATE SET version = v.version + 1;
+END
+$$;
+COMMENT ON FUNCTION crm.cf_track_changes(regclass) IS
+'Lets backends cache the rating matrix of this table (fast repeated calls): adds a statement trigger that bumps '
+'the table''s version on every change. Requires ownership of the table. Without it every call reads the table.';
+
+CREATE FUNCTION crm.cf_predict(
+    ratings regclass, user_col name, item_col name, rating_col name,
+    users bigint[], items bigint[],
+    k integer DEFAULT 40, min_k integer DEFAULT 1, similarity text DEFAULT 'msd')
+RETURNS TABLE (user_id bigint, item_id bigint, prediction double precision)
+AS 'MODULE_PATHNAME', 'crm_cf_predict'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm.cf_predict(regclass, name, name, name, bigint[], bigint[], integer, integer, text) IS
+'Predicted ratings of (users[i], items[i]) by mean-centred user-based k-NN (Resnick, as Surprise KNNWithMeans): '
+'neighbours are the k users most similar to the user among those who rated the item, similarity > 0; fewer than '
+'min_k -> the user''s mean; unknown user or item -> the global mean; clipped to the rating scale. similarity: msd, '
+'cosine, pearson, pearson_baseline (shrunk). Duplicate (user, item) rows are averaged; NULL rows skipped.';
+
+CREATE FUNCTION crm.cf_recommend(
+    ratings regclass, user_col name, item_col name, rating_col name, target_user bigint,
+    n integer DEFAULT 10, k integer DEFAULT 40, neighbours text DEFAULT 'binary')
+RETURNS TABLE (item_id bigint, score double precision, popular_fallback boolean, rank integer)
+AS 'MODULE_PATHNAME', 'crm_cf_recommend'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm.cf_recommend(regclass, name, name, name, bigint, integer, integer, text) IS
+'Top-n items the user has not rated, scored by the summed cosine similarity of the user''s k nearest neighbours who '
+'have the item (neighbours: binary | full | centered vectors, or co_rated). A user with no history gets the most '
+'popular items, popular_fallback = true. Works for explicit ratings and implicit data (purchase counts).';
+
+CREATE FUNCTION crm.cf_recommend_batch(
+    ratings regclass, user_col name, item_col name, rating_col name, users bigint[] DEFAULT NULL,
+    n integer DEFAULT 10, k integer DEFAULT 40, neighbours text DEFAULT 'binary')
+RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score double precision, popular_fallback boolean)
+AS 'MODULE_PATHNAME', 'crm_cf_recommend_batch'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm.cf_recommend_batch(regclass, name, name, name, bigint[], integer, integer, text) IS
+'crm.cf_recommend for many users in one scan of the ratings (users NULL: every user in the table), for nightly jobs '
+'that write a recommendations table.';
+
+CREATE FUNCTION crm.cf_evaluate(
+    ratings regclass, user_col name, item_col name, rating_col name,
+    folds integer DEFAULT 5, k integer DEFAULT 40, similarity text DEFAULT 'msd', seed integer DEFAULT 0,
+    relevant_threshold double precision DEFAULT 4, n integer DEFAULT 10)
+RETURNS TABLE (fold integer, test_ratings bigint, rmse double precision, mae double precision,
+               precision_at_n double precision, recall_at_n double precision)
+AS 'MODULE_PATHNAME', 'crm_cf_evaluate'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm.cf_evaluate(regclass, name, name, name, integer, integer, text, integer, double precision, integer) IS
+'k-fold cross-validation in the database: per fold the RMSE and MAE of crm.cf_predict on the held-out ratings and '
+'precision@n / recall@n of crm.cf_recommend (relevant = held-out rating >= relevant_threshold). Random split seeded '
+'by seed (the same on every platform).';

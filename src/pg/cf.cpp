@@ -1,0 +1,357 @@
+// Collaborative filtering in SQL:
+//   crm.cf_predict(ratings, user_col, item_col, rating_col, users[], items[], k, min_k, similarity)
+//   crm.cf_recommend(ratings, ..., target_user, n, k, neighbours)
+//   crm.cf_recommend_batch(ratings, ..., users[] | NULL for everyone, n, k, neighbours)
+//   crm.cf_evaluate(ratings, ..., folds, k, similarity, seed, relevant_threshold, n)
+//
+// Every call reads the ratings with the caller's privileges (row-level
+// security applies). A backend keeps the last rating matrix it built only for
+// a table registered with crm.cf_track_changes: a statement trigger bumps the
+// table's row in crm.cf_table_versions (transactionally), and the cached matrix
+// is used only while the version the caller's snapshot sees is the one it was
+// built from, the table has no row-level security, the caller may read it and
+// the trigger is in place. So a new rating changes the next recommendation.
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cf.hpp"
+#include "errors.hpp"
+#include "interrupts.hpp"
+
+#include "bridge.hpp"
+#include "datum_convert.hpp"
+#include "relation.hpp"
+#include "settings.hpp"
+#include "spi_session.hpp"
+
+namespace {
+
+using crm::pg::pg_guard;
+
+struct Columns {
+    crm::pg::RelationRef rel;
+    crm::pg::ColumnRef user, item, rating;
+};
+
+Columns resolve(FunctionCallInfo fcinfo) {
+    const char* names[] = {"ratings", "user_col", "item_col", "rating_col"};
+    for (int i = 0; i < 4; ++i)
+        if (PG_ARGISNULL(i)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(names[i]) + " must not be NULL");
+    Columns c;
+    c.rel = crm::pg::resolve_relation(PG_GETARG_OID(0), "ratings");
+    c.user = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 1), "user_col");
+    c.item = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 2), "item_col");
+    c.rating = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 3), "rating_col");
+    for (const auto* col : {&c.user, &c.item})
+        if (!crm::pg::is_integer_type(col->type))
+            crm::throw_error(crm::ErrorKind::DatatypeMismatch,
+                             "column \"" + col->name + "\" must be an integer or bigint key, not " + col->type_name);
+    if (!crm::pg::is_numeric_type(c.rating.type) && c.rating.type != BOOLOID)
+        crm::throw_error(crm::ErrorKind::DatatypeMismatch,
+                         "rating_col \"" + c.rating.name + "\" must be numeric, not " + c.rating.type_name);
+    return c;
+}
+
+// Rows as they stream out of SPI, in PostgreSQL memory (C only while filling).
+struct RawRatings {
+    MemoryContext context;
+    std::uint64_t capacity, count;
+    std::int64_t* users;
+    std::int64_t* items;
+    double* values;
+    std::int64_t skipped;
+    const char* problem;
+};
+
+void collect_rating(TupleTableSlot* slot, void* arg) {
+    auto* r = static_cast<RawRatings*>(arg);
+    if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2]) {
+        r->skipped++;
+        return;
+    }
+    const double v = DatumGetFloat8(slot->tts_values[2]);
+    if (!std::isfinite(v)) {
+        r->problem = "ratings must be finite numbers (found NaN or Infinity)";
+        return;
+    }
+    if (r->count == r->capacity) {
+        const std::uint64_t cap = r->capacity == 0 ? 4096 : r->capacity * 2;
+        r->users = static_cast<std::int64_t*>(r->users ? repalloc_huge(r->users, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
+        r->items = static_cast<std::int64_t*>(r->items ? repalloc_huge(r->items, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
+        r->values = static_cast<double*>(r->values ? repalloc_huge(r->values, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
+        r->capacity = cap;
+    }
+    r->users[r->count] = DatumGetInt64(slot->tts_values[0]);
+    r->items[r->count] = DatumGetInt64(slot->tts_values[1]);
+    r->values[r->count] = v;
+    if ((++r->count & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
+}
+
+std::vector<crm::Rating> load_ratings(crm::pg::SpiSession& spi, const Columns& c, std::int64_t* skipped) {
+    const std::string rating_expr = c.rating.quoted_name + (c.rating.type == CASHOID ? "::pg_catalog.numeric" : "") +
+                                    (c.rating.type == BOOLOID ? "::pg_catalog.int4" : "") + "::pg_catalog.float8";
+    const std::string sql = "SELECT " + c.user.quoted_name + "::pg_catalog.int8, " + c.item.quoted_name +
+                            "::pg_catalog.int8, " + rating_expr + " FROM " + c.rel.quoted_name;
+    RawRatings* raw = pg_guard([] {
+        auto* r = static_cast<RawRatings*>(palloc0(sizeof(RawRatings)));
+        r->context = AllocSetContextCreate(CurrentMemoryContext, "crm cf ratings", ALLOCSET_DEFAULT_SIZES);
+        return r;
+    });
+    spi.stream(sql, {}, {}, &collect_rating, raw);
+    if (raw->problem != nullptr) crm::throw_invalid(raw->problem);
+    const std::size_t bytes = static_cast<std::size_t>(raw->count) * 120;  // matrix + indexes, per rating
+    if (bytes > crm::pg::max_fit_memory_bytes())
+        crm::throw_error(crm::ErrorKind::OutOfMemory,
+                         "the rating matrix of " + std::to_string(raw->count) +
+                             " ratings would need more than crm.max_fit_memory",
+                         "Filter the ratings (a view of recent or active users) or raise crm.max_fit_memory.");
+    std::vector<crm::Rating> out(raw->count);
+    for (std::uint64_t i = 0; i < raw->count; ++i) out[i] = {raw->users[i], raw->items[i], raw->values[i]};
+    *skipped = raw->skipped;
+    MemoryContext ctx = raw->context;
+    pg_guard([ctx] { MemoryContextDelete(ctx); });
+    return out;
+}
+
+// The backend's cached matrix (see the header comment).
+struct MatrixCache {
+    Oid relid = InvalidOid;
+    std::string columns;
+    std::int64_t version = -1;
+    std::optional<crm::RatingMatrix> matrix;
+};
+MatrixCache& backend_cache() {
+    static MatrixCache cache;
+    return cache;
+}
+
+// The table's change version when caching is safe for this caller, else nothing.
+std::optional<std::int64_t> cacheable_version(crm::pg::SpiSession& spi, Oid relid) {
+    struct Out {
+        bool found;
+        std::int64_t version;
+    };
+    Out out{false, 0};
+    Out* outp = &out;
+    spi.stream(
+        "SELECT v.version FROM pg_catalog.pg_class c "
+        "JOIN crm.cf_table_versions v ON v.relid = c.oid "
+        "JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid AND t.tgname = 'crm_cf_track_changes' "
+        "  AND t.tgenabled = 'O' AND t.tgfoid = 'crm._cf_bump_version()'::pg_catalog.regprocedure "
+        "WHERE c.oid = $1 AND NOT c.relrowsecurity AND pg_catalog.has_table_privilege(c.oid, 'SELECT')",
+        {OIDOID}, {ObjectIdGetDatum(relid)},
+        [](TupleTableSlot* slot, void* arg) {
+            auto* o = static_cast<Out*>(arg);
+            if (!slot->tts_isnull[0]) {
+                o->found = true;
+                o->version = DatumGetInt64(slot->tts_values[0]);
+            }
+        },
+        outp);
+    if (!out.found) return std::nullopt;
+    return out.version;
+}
+
+// The matrix for this call: the cached one when valid, else loaded now.
+const crm::RatingMatrix& matrix_for(crm::pg::SpiSession& spi, const Columns& c,
+                                    std::optional<crm::RatingMatrix>& uncached) {
+    const std::string columns = c.user.name + "\x1f" + c.item.name + "\x1f" + c.rating.name;
+    const std::optional<std::int64_t> version = cacheable_version(spi, c.rel.relid);
+    MatrixCache& cache = backend_cache();
+    if (version && cache.matrix && cache.relid == c.rel.relid && cache.columns == columns &&
+        cache.version == *version)
+        return *cache.matrix;
+    std::int64_t skipped = 0;
+    std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
+    if (skipped > 0)
+        pg_guard([skipped] {
+            ereport(NOTICE, (errmsg("skipped %lld rating rows with a NULL user, item or rating",
+                                    static_cast<long long>(skipped))));
+        });
+    if (!version) {
+        uncached.emplace(std::move(ratings));
+        return *uncached;
+    }
+    cache.matrix.reset();
+    cache.matrix.emplace(std::move(ratings));
+    cache.relid = c.rel.relid;
+    cache.columns = columns;
+    cache.version = *version;
+    return *cache.matrix;
+}
+
+std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const char* name) {
+    struct Raw {
+        int n;
+        Datum* elems;
+        bool* nulls;
+        int ndim;
+    };
+    const Raw raw = pg_guard([fcinfo, argno] {
+        Raw r{0, nullptr, nullptr, 0};
+        ArrayType* a = PG_GETARG_ARRAYTYPE_P(argno);
+        r.ndim = ARR_NDIM(a);
+        deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &r.elems, &r.nulls, &r.n);
+        return r;
+    });
+    if (raw.ndim > 1) crm::throw_invalid(std::string(name) + " must be a one-dimensional array");
+    std::vector<std::int64_t> out;
+    out.reserve(static_cast<std::size_t>(raw.n));
+    for (int i = 0; i < raw.n; ++i) {
+        if (raw.nulls[i]) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not contain NULL");
+        out.push_back(DatumGetInt64(raw.elems[i]));
+    }
+    return out;
+}
+
+int int_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
+    if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
+    return PG_GETARG_INT32(argno);
+}
+
+std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* name) {
+    if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
+    return crm::pg::text_arg(fcinfo, argno);
+}
+
+void put_row(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
+    pg_guard([rsinfo, values, nulls] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+}
+
+ReturnSetInfo* materialize(FunctionCallInfo fcinfo) {
+    pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+}
+
+crm::TopNOptions topn_options(FunctionCallInfo fcinfo, int n_arg) {
+    crm::TopNOptions o;
+    o.n = int_arg(fcinfo, n_arg, "n");
+    o.k = int_arg(fcinfo, n_arg + 1, "k");
+    o.vectors = crm::parse_neighbour_vectors(text_arg_checked(fcinfo, n_arg + 2, "neighbours"));
+    crm::check_topn_options(o);
+    return o;
+}
+
+}  // namespace
+
+// crm.cf_predict(ratings, user_col, item_col, rating_col, users, items, k, min_k, similarity)
+CRM_FUNCTION(crm_cf_predict) {
+    const Columns c = resolve(fcinfo);
+    if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
+        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "users and items must not be NULL");
+    const std::vector<std::int64_t> users = int8_array(fcinfo, 4, "users");
+    const std::vector<std::int64_t> items = int8_array(fcinfo, 5, "items");
+    if (users.size() != items.size())
+        crm::throw_invalid("users and items must have the same length (one pair per position), got " +
+                           std::to_string(users.size()) + " and " + std::to_string(items.size()));
+    crm::KnnOptions o;
+    o.k = int_arg(fcinfo, 6, "k");
+    o.min_k = int_arg(fcinfo, 7, "min_k");
+    o.similarity = crm::parse_similarity(text_arg_checked(fcinfo, 8, "similarity"));
+    crm::check_knn_options(o);
+    ReturnSetInfo* rsinfo = materialize(fcinfo);
+    crm::pg::SpiSession spi;
+    std::optional<crm::RatingMatrix> uncached;
+    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    std::vector<std::pair<std::int64_t, std::int64_t>> pairs(users.size());
+    for (std::size_t i = 0; i < users.size(); ++i) pairs[i] = {users[i], items[i]};
+    const std::vector<double> predictions = crm::predict(m, pairs, o);
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(predictions[i])};
+        bool nulls[3] = {false, false, std::isnan(predictions[i])};
+        put_row(rsinfo, v, nulls);
+    }
+    spi.finish();
+    return static_cast<Datum>(0);
+}
+
+// crm.cf_recommend(ratings, user_col, item_col, rating_col, target_user, n, k, neighbours)
+CRM_FUNCTION(crm_cf_recommend) {
+    const Columns c = resolve(fcinfo);
+    if (PG_ARGISNULL(4)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "target_user must not be NULL");
+    const std::int64_t user = PG_GETARG_INT64(4);
+    const crm::TopNOptions o = topn_options(fcinfo, 5);
+    ReturnSetInfo* rsinfo = materialize(fcinfo);
+    crm::pg::SpiSession spi;
+    std::optional<crm::RatingMatrix> uncached;
+    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    const std::vector<crm::Recommendation> recs = crm::recommend(m, user, o);
+    for (std::size_t r = 0; r < recs.size(); ++r) {
+        Datum v[4] = {Int64GetDatum(recs[r].item), Float8GetDatum(recs[r].score),
+                      BoolGetDatum(recs[r].popular_fallback), Int32GetDatum(static_cast<int>(r + 1))};
+        bool nulls[4] = {false, false, false, false};
+        put_row(rsinfo, v, nulls);
+    }
+    spi.finish();
+    return static_cast<Datum>(0);
+}
+
+// crm.cf_recommend_batch(ratings, user_col, item_col, rating_col, users (NULL: everyone), n, k, neighbours)
+CRM_FUNCTION(crm_cf_recommend_batch) {
+    const Columns c = resolve(fcinfo);
+    const crm::TopNOptions o = topn_options(fcinfo, 5);
+    std::optional<std::vector<std::int64_t>> users;
+    if (!PG_ARGISNULL(4)) users = int8_array(fcinfo, 4, "users");
+    ReturnSetInfo* rsinfo = materialize(fcinfo);
+    crm::pg::SpiSession spi;
+    std::optional<crm::RatingMatrix> uncached;
+    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    if (!users) {
+        users.emplace(m.users());
+        for (std::size_t u = 0; u < m.users(); ++u) (*users)[u] = m.user_key(u);
+    }
+    // In chunks, so memory stays small and a cancel is noticed between them.
+    constexpr std::size_t kChunk = 1024;
+    for (std::size_t start = 0; start < users->size(); start += kChunk) {
+        const std::vector<std::int64_t> chunk(users->begin() + static_cast<std::ptrdiff_t>(start),
+                                              users->begin() + static_cast<std::ptrdiff_t>(std::min(users->size(), start + kChunk)));
+        const auto lists = crm::recommend_many(m, chunk, o);
+        for (std::size_t i = 0; i < chunk.size(); ++i)
+            for (std::size_t r = 0; r < lists[i].size(); ++r) {
+                Datum v[5] = {Int64GetDatum(chunk[i]), Int32GetDatum(static_cast<int>(r + 1)),
+                              Int64GetDatum(lists[i][r].item), Float8GetDatum(lists[i][r].score),
+                              BoolGetDatum(lists[i][r].popular_fallback)};
+                bool nulls[5] = {false, false, false, false, false};
+                put_row(rsinfo, v, nulls);
+            }
+        crm::check_interrupts();
+    }
+    spi.finish();
+    return static_cast<Datum>(0);
+}
+
+// crm.cf_evaluate(ratings, user_col, item_col, rating_col, folds, k, similarity, seed, relevant_threshold, n)
+CRM_FUNCTION(crm_cf_evaluate) {
+    const Columns c = resolve(fcinfo);
+    const int folds = int_arg(fcinfo, 4, "folds");
+    if (folds < 2) crm::throw_invalid("folds must be at least 2, got " + std::to_string(folds));
+    crm::KnnOptions knn;
+    knn.k = int_arg(fcinfo, 5, "k");
+    knn.similarity = crm::parse_similarity(text_arg_checked(fcinfo, 6, "similarity"));
+    crm::check_knn_options(knn);
+    const int seed = int_arg(fcinfo, 7, "seed");
+    if (PG_ARGISNULL(8)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "relevant_threshold must not be NULL");
+    const double threshold = PG_GETARG_FLOAT8(8);
+    crm::TopNOptions topn;
+    topn.n = int_arg(fcinfo, 9, "n");
+    crm::check_topn_options(topn);
+    ReturnSetInfo* rsinfo = materialize(fcinfo);
+    crm::pg::SpiSession spi;
+    std::int64_t skipped = 0;
+    const std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
+    spi.finish();
+    if (ratings.empty()) return static_cast<Datum>(0);
+    const auto metrics = crm::cross_validate(ratings, {}, folds, static_cast<std::uint64_t>(static_cast<std::int64_t>(seed)),
+                                             knn, topn, threshold);
+    for (const auto& f : metrics) {
+        Datum v[6] = {Int32GetDatum(f.fold + 1), Int64GetDatum(f.test_ratings), Float8GetDatum(f.rmse),
+                      Float8GetDatum(f.mae), Float8GetDatum(f.precision_at_k), Float8GetDatum(f.recall_at_k)};
+        bool nulls[6] = {false, false, std::isnan(f.rmse), std::isnan(f.mae), std::isnan(f.precision_at_k),
+                         std::isnan(f.recall_at_k)};
+        put_row(rsinfo, v, nulls);
+    }
+    return static_cast<Datum>(0);
+}
