@@ -1001,6 +1001,7 @@ CREATE FUNCTION crm.cf_track_changes(ratings regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
 AS $$
 BEGIN
     IF ratings IS NULL THEN

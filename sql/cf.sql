@@ -1,0 +1,68 @@
+-- Collaborative filtering: prediction, top-N, batch, evaluation, cache freshness, bad input.
+\set VERBOSITY terse
+CREATE TABLE cf_ratings (customer_id int, product_id bigint, rating numeric);
+INSERT INTO cf_ratings VALUES
+  (1, 10, 5), (1, 20, 3), (1, 30, 4),
+  (2, 10, 3), (2, 20, 1), (2, 30, 2), (2, 40, 3),
+  (3, 10, 4), (3, 20, 3), (3, 40, 5),
+  (4, 20, 2), (4, 30, 4), (4, 40, 1);
+
+-- Resnick with MSD similarity, by hand for (user 1, item 40): the raters of item 40 are users 2, 3, 4.
+-- means: u1 4, u2 2.25, u3 4, u4 2.333...; co-rated msd: u1~u2 (4+4+4)/3 = 4 -> sim 0.2;
+-- u1~u3 (1+0)/2 = 0.5 -> sim 0.6667; u1~u4 (1+0)/2 = 0.5 -> sim 0.6667.
+-- est = 4 + (0.2 (3 - 2.25) + 0.6667 (5 - 4) + 0.6667 (1 - 2.3333)) / (0.2 + 0.6667 + 0.6667) = 3.9528985...
+SELECT user_id, item_id, round(prediction::numeric, 6) AS prediction
+FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[1], ARRAY[40]);
+-- Unknown user or item: the global mean (40 / 13 = 3.076923); min_k above the neighbours: the user's mean.
+SELECT user_id, item_id, round(prediction::numeric, 6) AS prediction
+FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[99, 1, 1], ARRAY[10, 99, 40], min_k => 5);
+-- Each similarity gives a prediction on the rating scale.
+SELECT s, round(prediction::numeric, 4) BETWEEN 1 AND 5 AS on_scale
+FROM unnest(ARRAY['msd', 'cosine', 'pearson', 'pearson_baseline']) s,
+     crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[3], ARRAY[30], similarity => s);
+
+-- Top-N: items the user has not rated; a new user gets the most popular items, flagged.
+SELECT item_id, round(score::numeric, 6) AS score, popular_fallback, rank
+FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 1);
+SELECT item_id, score, popular_fallback, rank
+FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 999, n => 3);
+SELECT user_id, rank, item_id, popular_fallback
+FROM crm.cf_recommend_batch('cf_ratings', 'customer_id', 'product_id', 'rating', n => 1) ORDER BY user_id;
+SELECT user_id, count(*) FROM crm.cf_recommend_batch('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[3, 1000]::bigint[], n => 2)
+GROUP BY 1 ORDER BY 1;
+
+-- Freshness with the per-backend cache: a new rating changes the next recommendation.
+SELECT crm.cf_track_changes('cf_ratings');
+SELECT array_agg(item_id ORDER BY rank) AS before FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 1);
+INSERT INTO cf_ratings VALUES (1, 40, 2);
+SELECT array_agg(item_id ORDER BY rank) AS after FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 1);
+-- The version can only grow.
+UPDATE crm.cf_table_versions SET version = 0 WHERE relid = 'cf_ratings'::regclass;
+SELECT version > 0 AS still_growing FROM crm.cf_table_versions WHERE relid = 'cf_ratings'::regclass;
+
+-- Duplicate (user, item) rows are averaged; NULL rows skipped (NOTICE).
+CREATE TABLE cf_dups (u int, i int, r float8);
+INSERT INTO cf_dups VALUES (1, 1, 2), (1, 1, 4), (2, 1, 5), (2, 2, 1), (1, 2, NULL), (NULL, 1, 3);
+SELECT round(prediction::numeric, 6) FROM crm.cf_predict('cf_dups', 'u', 'i', 'r', ARRAY[7], ARRAY[1]);
+
+-- Evaluation per fold.
+SELECT fold, test_ratings, rmse IS NOT NULL AS has_rmse FROM crm.cf_evaluate('cf_ratings', 'customer_id', 'product_id', 'rating', folds => 2);
+-- Empty table: no rows.
+CREATE TABLE cf_empty (LIKE cf_ratings);
+SELECT count(*) FROM crm.cf_recommend('cf_empty', 'customer_id', 'product_id', 'rating', 1);
+
+-- Errors.
+SELECT sqlstate_of($$SELECT * FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[1, 2], ARRAY[10])$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[1], ARRAY[10], k => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[1], ARRAY[10], similarity => 'jaccard')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 1, n => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', NULL)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'rating', 1, neighbours => 'x')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_ratings', 'customer_id', 'nope', 'rating', 1)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_ratings', 'customer_id', 'product_id', 'customer_id', 1)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_evaluate('cf_ratings', 'customer_id', 'product_id', 'rating', folds => 1)$$);
+CREATE TABLE cf_text (u text, i int, r float8);
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_text', 'u', 'i', 'r', 1)$$);
+CREATE TABLE cf_nan (u int, i int, r float8);
+INSERT INTO cf_nan VALUES (1, 1, 'NaN');
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_nan', 'u', 'i', 'r', 1)$$);
