@@ -61,10 +61,16 @@ def main():
     for path in args.files:
         name = os.path.splitext(os.path.basename(path))[0]
         blocks = parse(path)
-        for b in blocks:
-            if b["kind"] == "setup":
-                print(f"[{name}] setup", file=sys.stderr)
-                subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=b["sql"], text=True, check=True)
+        try:
+            for b in blocks:
+                if b["kind"] == "setup":
+                    print(f"[{name}] setup", file=sys.stderr)
+                    subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=b["sql"], text=True,
+                                   check=True)
+        except subprocess.CalledProcessError:
+            print(f"[{name}] setup failed (missing data?): skipped", file=sys.stderr)
+            rows.append((name, "skipped", "setup failed", float("nan"), ""))
+            continue
         timed = [b for b in blocks if b["kind"] != "setup"]
         samples = {b["label"]: [] for b in timed}
         for r in range(args.repeat):

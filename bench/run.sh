@@ -33,4 +33,7 @@ log "generating benchmark data (scale $SCALE)"
 psql_quiet -v scale="$SCALE" -v seed=42 -f "$REPO_ROOT/scripts/sample_data.sql"
 psql_quiet -c "CREATE EXTENSION crm_analytics" -c "VACUUM ANALYZE"
 log "running: ${FILES[*]##*/}"
+cd "$REPO_ROOT"   # bench/cf.sql reads ../shared/data relative to the checkout
 "${CRM_PYTHON:-/usr/bin/python3}" "$REPO_ROOT/bench/harness.py" --repeat "$REPEAT" "${FILES[@]}"
+log "cf_recommend latency under pgbench"
+bash "$REPO_ROOT/bench/cf_latency.sh"
