@@ -38,6 +38,25 @@ else
 fi
 rm -f "$ctest_log"
 
+log "running the unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer"
+cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DCRM_SANITIZE=ON >/dev/null
+cmake --build "$REPO_ROOT/build-sanitize" -j"$(build_jobs)" >/dev/null
+asan_log="$(mktemp)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir "$REPO_ROOT/build-sanitize" --output-on-failure >"$asan_log" 2>&1 || true
+tail -n 1 "$asan_log"
+asan_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$asan_log")
+asan_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$asan_log")
+if [ -z "$asan_total" ]; then
+  tail -n 50 "$asan_log"; FAILED=$((FAILED + 1)); FAILURES+=("sanitizer run did not complete")
+elif [ "$asan_failed" -ne 0 ]; then
+  grep -E "ERROR: AddressSanitizer|runtime error|Failed" "$asan_log" | head -20
+  FAILED=$((FAILED + 1)); FAILURES+=("$asan_failed unit tests under sanitizers")
+else
+  PASSED=$((PASSED + 1))   # the sanitizer run counts as one test
+fi
+rm -f "$asan_log"
+
 cluster_start
 
 log "running the regression tests (pg_regress via make installcheck)"
