@@ -136,3 +136,47 @@ SELECT a.status, count(*) AS shipments,
              FILTER (WHERE a.status = 'will breach within horizon')) AS mean_error_minutes
 FROM alerts a JOIN actual x USING (shipment)
 GROUP BY a.status ORDER BY a.status;
+
+\echo
+\echo '== Clusters: k-means (k = 5) on the RFM values, named from their profile (crm.kmeans_fit, crm.kmeans_labels)'
+CREATE TEMP TABLE cluster_model AS
+SELECT crm.kmeans_fit(ARRAY[recency_days, frequency, monetary],
+                      crm.kmeans_options(5, seed => 1, n_init => 10,
+                                         feature_names => ARRAY['recency_days', 'frequency', 'monetary'])) AS model
+FROM rfm;
+SELECT c.cluster, c.size, c.label,
+       round(c.centroid[1]) AS recency_days, round(c.centroid[2]::numeric, 1) AS orders,
+       round(c.centroid[3]::numeric) AS spend
+FROM cluster_model, crm.kmeans_clusters(model) c
+ORDER BY c.centroid[3] DESC;
+SELECT round(crm.kmeans_silhouette(model, 'pg_temp.rfm', ARRAY['recency_days', 'frequency', 'monetary'])::numeric, 3)
+         AS silhouette,
+       (crm.kmeans_info(model)).inertia::numeric(12, 1) AS inertia
+FROM cluster_model;
+\echo 'How the clusters line up with the RFM segments (customers per cluster label and segment):'
+SELECT (crm.kmeans_labels(m.model))[crm.kmeans_assign(m.model, ARRAY[r.recency_days, r.frequency, r.monetary])] AS cluster_label,
+       count(*) FILTER (WHERE r.segment IN ('Champions', 'Loyal Customers')) AS champions_or_loyal,
+       count(*) FILTER (WHERE r.segment IN ('At Risk', 'Can''t Lose Them', 'Hibernating', 'About To Sleep')) AS lapsing,
+       count(*) FILTER (WHERE r.segment IN ('New Customers', 'Promising', 'Potential Loyalists', 'Need Attention')) AS newer
+FROM rfm r, cluster_model m
+GROUP BY 1 ORDER BY 2 DESC;
+
+\echo
+\echo '== Recommendations: products to offer next, from purchase counts (crm.cf_recommend, user-based k-NN)'
+CREATE TEMP TABLE purchases AS
+SELECT o.customer_id, p.product_id, count(*) AS times_bought
+FROM crm_sample.orders o
+JOIN (SELECT product, row_number() OVER (ORDER BY product) AS product_id
+      FROM (SELECT DISTINCT product FROM crm_sample.orders) d) p USING (product)
+GROUP BY 1, 2;
+CREATE TEMP TABLE product_names AS
+SELECT row_number() OVER (ORDER BY product) AS product_id, product FROM (SELECT DISTINCT product FROM crm_sample.orders) d;
+SELECT c.customer_id, c.name,
+       (SELECT string_agg(pn.product, ', ' ORDER BY p.times_bought DESC, pn.product)
+        FROM purchases p JOIN product_names pn USING (product_id) WHERE p.customer_id = c.customer_id) AS bought,
+       (SELECT string_agg(pn.product, ', ' ORDER BY r.rank)
+        FROM crm.cf_recommend('pg_temp.purchases', 'customer_id', 'product_id', 'times_bought', c.customer_id, n => 3) r
+        JOIN product_names pn ON pn.product_id = r.item_id) AS recommended
+FROM crm_sample.customers c
+WHERE c.customer_id IN (SELECT customer_key FROM rfm WHERE segment IN ('Potential Loyalists', 'Promising')
+                        ORDER BY customer_key LIMIT 4);
