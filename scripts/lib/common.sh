@@ -17,7 +17,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 REQUIRED_PACKAGES=(
   "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-contrib"
   libeigen3-dev libboost-dev cmake g++ make libgtest-dev
-  python3 python3-numpy python3-scipy python3-mpmath python3-sklearn
+  python3 python3-numpy python3-scipy python3-mpmath python3-sklearn sqlsmith
 )
 
 install_missing_packages() {
