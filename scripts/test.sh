@@ -57,7 +57,9 @@ else
 fi
 rm -f "$asan_log"
 
-cluster_start
+# pg_cron (Debian postgresql-15-cron) is loaded at server start for the scheduling test.
+cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
+              "cron.use_background_workers = on" "max_worker_processes = 16"
 
 log "running the regression tests (pg_regress via make installcheck)"
 regress_log="$(mktemp)"

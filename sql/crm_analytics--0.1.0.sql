@@ -987,6 +987,17 @@ COMMENT ON FUNCTION crm._cf_version_only_grows() IS 'Keeps crm.cf_table_versions
 CREATE TRIGGER version_only_grows BEFORE UPDATE ON crm.cf_table_versions
     FOR EACH ROW EXECUTE FUNCTION crm._cf_version_only_grows();
 
+CREATE FUNCTION crm._cf_version_starts_at_one() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.version := 1;  -- nobody can plant a huge starting version
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm._cf_version_starts_at_one() IS 'New rows of crm.cf_table_versions start at 1 (internal).';
+CREATE TRIGGER version_starts_at_one BEFORE INSERT ON crm.cf_table_versions
+    FOR EACH ROW EXECUTE FUNCTION crm._cf_version_starts_at_one();
+
 CREATE FUNCTION crm._cf_bump_version() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -1064,3 +1075,45 @@ COMMENT ON FUNCTION crm.cf_evaluate(regclass, name, name, name, integer, integer
 'k-fold cross-validation in the database: per fold the RMSE and MAE of crm.cf_predict on the held-out ratings and '
 'precision@n / recall@n of crm.cf_recommend (relevant = held-out rating >= relevant_threshold). Random split seeded '
 'by seed (the same on every platform).';
+
+-------------------------------------------------------------------------------
+-- Ready-to-query results for BI: refresh without blocking readers
+-------------------------------------------------------------------------------
+
+CREATE PROCEDURE crm.refresh_all(matviews regclass[])
+LANGUAGE plpgsql
+-- No SET search_path here: a procedure with SET clauses cannot COMMIT. Every
+-- reference is schema-qualified instead, and a regclass prints a name that
+-- resolves to the same relation under the caller's search_path.
+AS $$
+DECLARE
+    v regclass;
+    populated boolean;
+BEGIN
+    IF matviews IS NULL THEN
+        RAISE EXCEPTION 'refresh_all: matviews must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOREACH v IN ARRAY matviews LOOP
+        SELECT c.relispopulated INTO populated
+        FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v AND c.relkind OPERATOR(pg_catalog.=) 'm';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'refresh_all: % is not a materialized view', v USING ERRCODE = '42809';
+        END IF;
+        -- CONCURRENTLY keeps the old contents readable until the new ones are
+        -- in place (it needs a unique index); a never-populated view cannot be
+        -- refreshed concurrently, so its first refresh is a plain one.
+        IF populated THEN
+            EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v);
+        ELSE
+            EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %s', v);
+        END IF;
+        COMMIT;  -- one view at a time: locks are held only while that view is refreshed
+    END LOOP;
+END
+$$;
+
+COMMENT ON PROCEDURE crm.refresh_all(regclass[]) IS
+'Refreshes the given materialized views (for example customer segments, top-N recommendations, campaign report, '
+'cold-chain status built on crm functions) one by one with REFRESH MATERIALIZED VIEW CONCURRENTLY, committing '
+'after each: readers keep reading the previous contents, never an empty view. Each view needs a unique index. '
+'Call it from pg_cron: SELECT cron.schedule(''crm-refresh'', ''0 3 * * *'', $$CALL crm.refresh_all(...)$$).';

@@ -18,6 +18,7 @@ REQUIRED_PACKAGES=(
   "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-contrib"
   libeigen3-dev libboost-dev cmake g++ make libgtest-dev
   python3 python3-numpy python3-scipy python3-mpmath python3-sklearn sqlsmith
+  "postgresql-${PG_MAJOR}-cron" python3-psycopg2 libpostgresql-jdbc-java default-jdk-headless odbc-postgresql unixodbc
 )
 
 install_missing_packages() {

@@ -121,6 +121,7 @@ struct MatrixCache {
     Oid relid = InvalidOid;
     std::string columns;
     std::int64_t version = -1;
+    TransactionId version_xmin = InvalidTransactionId;
     std::optional<crm::RatingMatrix> matrix;
 };
 MatrixCache& backend_cache() {
@@ -128,16 +129,23 @@ MatrixCache& backend_cache() {
     return cache;
 }
 
-// The table's change version when caching is safe for this caller, else nothing.
-std::optional<std::int64_t> cacheable_version(crm::pg::SpiSession& spi, Oid relid) {
+// The table's change version (and the transaction that wrote it) when caching
+// is safe for this caller, else nothing. The writer's xid tells a committed
+// bump from a rolled-back one that happened to reach the same number.
+struct TableVersion {
+    std::int64_t version;
+    TransactionId xmin;
+};
+std::optional<TableVersion> cacheable_version(crm::pg::SpiSession& spi, Oid relid) {
     struct Out {
         bool found;
         std::int64_t version;
+        TransactionId xmin;
     };
-    Out out{false, 0};
+    Out out{false, 0, InvalidTransactionId};
     Out* outp = &out;
     spi.stream(
-        "SELECT v.version FROM pg_catalog.pg_class c "
+        "SELECT v.version, v.xmin FROM pg_catalog.pg_class c "
         "JOIN crm.cf_table_versions v ON v.relid = c.oid "
         "JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid AND t.tgname = 'crm_cf_track_changes' "
         "  AND t.tgenabled = 'O' AND t.tgfoid = 'crm._cf_bump_version()'::pg_catalog.regprocedure "
@@ -145,24 +153,27 @@ std::optional<std::int64_t> cacheable_version(crm::pg::SpiSession& spi, Oid reli
         {OIDOID}, {ObjectIdGetDatum(relid)},
         [](TupleTableSlot* slot, void* arg) {
             auto* o = static_cast<Out*>(arg);
-            if (!slot->tts_isnull[0]) {
+            if (!slot->tts_isnull[0] && !slot->tts_isnull[1]) {
                 o->found = true;
                 o->version = DatumGetInt64(slot->tts_values[0]);
+                o->xmin = DatumGetTransactionId(slot->tts_values[1]);
             }
         },
         outp);
     if (!out.found) return std::nullopt;
-    return out.version;
+    // A version written by this very transaction may still be rolled back: do not cache on it.
+    if (TransactionIdIsCurrentTransactionId(out.xmin)) return std::nullopt;
+    return TableVersion{out.version, out.xmin};
 }
 
 // The matrix for this call: the cached one when valid, else loaded now.
 const crm::RatingMatrix& matrix_for(crm::pg::SpiSession& spi, const Columns& c,
                                     std::optional<crm::RatingMatrix>& uncached) {
     const std::string columns = c.user.name + "\x1f" + c.item.name + "\x1f" + c.rating.name;
-    const std::optional<std::int64_t> version = cacheable_version(spi, c.rel.relid);
+    const std::optional<TableVersion> version = cacheable_version(spi, c.rel.relid);
     MatrixCache& cache = backend_cache();
     if (version && cache.matrix && cache.relid == c.rel.relid && cache.columns == columns &&
-        cache.version == *version)
+        cache.version == version->version && cache.version_xmin == version->xmin)
         return *cache.matrix;
     std::int64_t skipped = 0;
     std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
@@ -179,7 +190,8 @@ const crm::RatingMatrix& matrix_for(crm::pg::SpiSession& spi, const Columns& c,
     cache.matrix.emplace(std::move(ratings));
     cache.relid = c.rel.relid;
     cache.columns = columns;
-    cache.version = *version;
+    cache.version = version->version;
+    cache.version_xmin = version->xmin;
     return *cache.matrix;
 }
 
@@ -337,6 +349,7 @@ CRM_FUNCTION(crm_cf_evaluate) {
     const double threshold = PG_GETARG_FLOAT8(8);
     crm::TopNOptions topn;
     topn.n = int_arg(fcinfo, 9, "n");
+    topn.k = knn.k;  // the same neighbourhood size for the top-N metrics
     crm::check_topn_options(topn);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
