@@ -59,7 +59,8 @@ rm -f "$asan_log"
 
 # pg_cron (Debian postgresql-15-cron) is loaded at server start for the scheduling test.
 cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
-              "cron.use_background_workers = on" "max_worker_processes = 16"
+              "cron.use_background_workers = on" "max_worker_processes = 16" \
+              "listen_addresses = '127.0.0.1'"   # JDBC needs TCP; loopback only, private port
 
 log "running the regression tests (pg_regress via make installcheck)"
 regress_log="$(mktemp)"
