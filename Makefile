@@ -25,5 +25,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 override with_llvm = no
 include $(PGXS)
 
+# A source archive of the committed tree: crm_analytics-<version>.zip (PGXN layout).
+.PHONY: dist
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
+
 # Headers are not tracked by PGXS: rebuild objects when any header changes.
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
