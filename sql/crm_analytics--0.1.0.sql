@@ -1117,3 +1117,183 @@ COMMENT ON PROCEDURE crm.refresh_all(regclass[]) IS
 'cold-chain status built on crm functions) one by one with REFRESH MATERIALIZED VIEW CONCURRENTLY, committing '
 'after each: readers keep reading the previous contents, never an empty view. Each view needs a unique index. '
 'Call it from pg_cron: SELECT cron.schedule(''crm-refresh'', ''0 3 * * *'', $$CALL crm.refresh_all(...)$$).';
+
+-------------------------------------------------------------------------------
+-- Scale-out: <aggregate>_partial returns the state as bytea (run it on each
+-- shard, e.g. through postgres_fdw); <aggregate>_combine(bytea) merges the
+-- partial states on the coordinator and finishes as the aggregate would.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm._rfm_thresholds_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+
+CREATE AGGREGATE crm.rfm_thresholds_partial(recency_days double precision, frequency double precision, monetary double precision, bins integer) (
+    SFUNC = crm._rfm_thresholds_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_combine, SERIALFUNC = crm._rfm_thresholds_serial, DESERIALFUNC = crm._rfm_thresholds_deserial,
+    FINALFUNC = crm._rfm_thresholds_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_partial(double precision, double precision, double precision, integer) IS
+'The state of crm.rfm_thresholds as portable, versioned bytes, to combine elsewhere with crm.rfm_thresholds_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.rfm_thresholds_partial(recency_days double precision, frequency double precision, monetary double precision) (
+    SFUNC = crm._rfm_thresholds_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_combine, SERIALFUNC = crm._rfm_thresholds_serial, DESERIALFUNC = crm._rfm_thresholds_deserial,
+    FINALFUNC = crm._rfm_thresholds_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_partial(double precision, double precision, double precision) IS
+'The state of crm.rfm_thresholds as portable, versioned bytes, to combine elsewhere with crm.rfm_thresholds_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.rfm_thresholds_combine(partial_state bytea) (
+    SFUNC = crm._rfm_thresholds_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_combine, SERIALFUNC = crm._rfm_thresholds_serial, DESERIALFUNC = crm._rfm_thresholds_deserial,
+    FINALFUNC = crm._rfm_thresholds_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_combine(bytea) IS
+'Combines states from crm.rfm_thresholds_partial (for example one per shard) into the result of crm.rfm_thresholds. NULL states are skipped.';
+
+CREATE FUNCTION crm._uplift_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_uplift_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._uplift_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+
+CREATE AGGREGATE crm.campaign_uplift_partial(is_treatment boolean, revenue double precision) (
+    SFUNC = crm._uplift_transfn, STYPE = internal,
+    COMBINEFUNC = crm._uplift_combine, SERIALFUNC = crm._uplift_serial, DESERIALFUNC = crm._uplift_deserial,
+    FINALFUNC = crm._uplift_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.campaign_uplift_partial(boolean, double precision) IS
+'The state of crm.campaign_uplift as portable, versioned bytes, to combine elsewhere with crm.campaign_uplift_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.campaign_uplift_partial(is_treatment boolean, revenue double precision, confidence double precision) (
+    SFUNC = crm._uplift_transfn, STYPE = internal,
+    COMBINEFUNC = crm._uplift_combine, SERIALFUNC = crm._uplift_serial, DESERIALFUNC = crm._uplift_deserial,
+    FINALFUNC = crm._uplift_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.campaign_uplift_partial(boolean, double precision, double precision) IS
+'The state of crm.campaign_uplift as portable, versioned bytes, to combine elsewhere with crm.campaign_uplift_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.campaign_uplift_combine(partial_state bytea) (
+    SFUNC = crm._uplift_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._uplift_combine, SERIALFUNC = crm._uplift_serial, DESERIALFUNC = crm._uplift_deserial,
+    FINALFUNC = crm._uplift_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.campaign_uplift_combine(bytea) IS
+'Combines states from crm.campaign_uplift_partial (for example one per shard) into the result of crm.campaign_uplift. NULL states are skipped.';
+
+CREATE FUNCTION crm._conversion_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_conversion_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._conversion_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+
+CREATE AGGREGATE crm.conversion_uplift_partial(is_treatment boolean, converted boolean) (
+    SFUNC = crm._conversion_transfn, STYPE = internal,
+    COMBINEFUNC = crm._conversion_combine, SERIALFUNC = crm._conversion_serial, DESERIALFUNC = crm._conversion_deserial,
+    FINALFUNC = crm._conversion_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.conversion_uplift_partial(boolean, boolean) IS
+'The state of crm.conversion_uplift as portable, versioned bytes, to combine elsewhere with crm.conversion_uplift_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.conversion_uplift_partial(is_treatment boolean, converted boolean, confidence double precision) (
+    SFUNC = crm._conversion_transfn, STYPE = internal,
+    COMBINEFUNC = crm._conversion_combine, SERIALFUNC = crm._conversion_serial, DESERIALFUNC = crm._conversion_deserial,
+    FINALFUNC = crm._conversion_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.conversion_uplift_partial(boolean, boolean, double precision) IS
+'The state of crm.conversion_uplift as portable, versioned bytes, to combine elsewhere with crm.conversion_uplift_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.conversion_uplift_combine(partial_state bytea) (
+    SFUNC = crm._conversion_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._conversion_combine, SERIALFUNC = crm._conversion_serial, DESERIALFUNC = crm._conversion_deserial,
+    FINALFUNC = crm._conversion_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.conversion_uplift_combine(bytea) IS
+'Combines states from crm.conversion_uplift_partial (for example one per shard) into the result of crm.conversion_uplift. NULL states are skipped.';
+
+CREATE FUNCTION crm._kmeans_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_kmeans_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._kmeans_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+
+CREATE AGGREGATE crm.kmeans_fit_partial(features double precision[], options crm.kmeans_options) (
+    SFUNC = crm._kmeans_transfn, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_combine, SERIALFUNC = crm._kmeans_serial, DESERIALFUNC = crm._kmeans_deserial,
+    FINALFUNC = crm._kmeans_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_fit_partial(double precision[], crm.kmeans_options) IS
+'The state of crm.kmeans_fit as portable, versioned bytes, to combine elsewhere with crm.kmeans_fit_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.kmeans_fit_partial(features double precision[], k integer) (
+    SFUNC = crm._kmeans_transfn, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_combine, SERIALFUNC = crm._kmeans_serial, DESERIALFUNC = crm._kmeans_deserial,
+    FINALFUNC = crm._kmeans_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_fit_partial(double precision[], integer) IS
+'The state of crm.kmeans_fit as portable, versioned bytes, to combine elsewhere with crm.kmeans_fit_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.kmeans_fit_combine(partial_state bytea) (
+    SFUNC = crm._kmeans_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_combine, SERIALFUNC = crm._kmeans_serial, DESERIALFUNC = crm._kmeans_deserial,
+    FINALFUNC = crm._kmeans_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_fit_combine(bytea) IS
+'Combines states from crm.kmeans_fit_partial (for example one per shard) into the result of crm.kmeans_fit. NULL states are skipped.';
+
+CREATE FUNCTION crm._series_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_series_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._series_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+
+CREATE AGGREGATE crm.temp_fit_partial(ts timestamptz, temperature double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit_partial(timestamptz, double precision) IS
+'The state of crm.temp_fit as portable, versioned bytes, to combine elsewhere with crm.temp_fit_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.temp_fit_partial(ts timestamptz, temperature double precision, ambient double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit_partial(timestamptz, double precision, double precision) IS
+'The state of crm.temp_fit as portable, versioned bytes, to combine elsewhere with crm.temp_fit_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.temp_fit_combine(partial_state bytea) (
+    SFUNC = crm._series_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._temp_fit_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit_combine(bytea) IS
+'Combines states from crm.temp_fit_partial (for example one per shard) into the result of crm.temp_fit. NULL states are skipped.';
+
+CREATE AGGREGATE crm.time_above_partial(ts timestamptz, temperature double precision, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_above_partial(timestamptz, double precision, double precision) IS
+'The state of crm.time_above as portable, versioned bytes, to combine elsewhere with crm.time_above_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.time_above_combine(partial_state bytea) (
+    SFUNC = crm._series_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._time_above_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_above_combine(bytea) IS
+'Combines states from crm.time_above_partial (for example one per shard) into the result of crm.time_above. NULL states are skipped.';
+
+CREATE AGGREGATE crm.time_below_partial(ts timestamptz, temperature double precision, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_below_partial(timestamptz, double precision, double precision) IS
+'The state of crm.time_below as portable, versioned bytes, to combine elsewhere with crm.time_below_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.time_below_combine(partial_state bytea) (
+    SFUNC = crm._series_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._time_below_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_below_combine(bytea) IS
+'Combines states from crm.time_below_partial (for example one per shard) into the result of crm.time_below. NULL states are skipped.';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature_partial(ts timestamptz, temperature double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature_partial(timestamptz, double precision) IS
+'The state of crm.mean_kinetic_temperature as portable, versioned bytes, to combine elsewhere with crm.mean_kinetic_temperature_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature_partial(ts timestamptz, temperature double precision, activation_energy_kj double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature_partial(timestamptz, double precision, double precision) IS
+'The state of crm.mean_kinetic_temperature as portable, versioned bytes, to combine elsewhere with crm.mean_kinetic_temperature_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature_combine(partial_state bytea) (
+    SFUNC = crm._series_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._mkt_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature_combine(bytea) IS
+'Combines states from crm.mean_kinetic_temperature_partial (for example one per shard) into the result of crm.mean_kinetic_temperature. NULL states are skipped.';

@@ -13,6 +13,7 @@
 #include "bridge.hpp"
 #include "composite.hpp"
 #include "context_object.hpp"
+#include "partial_state.hpp"
 
 namespace {
 
@@ -149,4 +150,12 @@ CRM_FUNCTION(crm_conversion_final) {
     values[11] = Float8GetDatum(state->confidence);
     values[12] = Int64GetDatum(r.skipped);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), values, nulls);
+}
+
+CRM_FUNCTION(crm_uplift_merge_bytea) {
+    return crm::pg::merge_serialised_state<crm::UpliftState>(fcinfo, "crm.campaign_uplift_combine");
+}
+
+CRM_FUNCTION(crm_conversion_merge_bytea) {
+    return crm::pg::merge_serialised_state<crm::ConversionState>(fcinfo, "crm.conversion_uplift_combine");
 }

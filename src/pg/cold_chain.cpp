@@ -20,6 +20,7 @@
 #include "composite.hpp"
 #include "context_object.hpp"
 #include "datum_convert.hpp"
+#include "partial_state.hpp"
 
 namespace {
 
@@ -313,4 +314,8 @@ CRM_FUNCTION(crm_temp_time_to_breach) {
     const auto t = crm::breach_time(*fit, limit, from);
     if (!t) PG_RETURN_NULL();
     return seconds_interval(*t - from);
+}
+
+CRM_FUNCTION(crm_series_merge_bytea) {
+    return crm::pg::merge_serialised_state<SeriesAccumulator>(fcinfo, "crm cold-chain _combine aggregate");
 }

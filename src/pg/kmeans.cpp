@@ -20,6 +20,7 @@
 #include "context_object.hpp"
 #include "datum_convert.hpp"
 #include "fn_cache.hpp"
+#include "partial_state.hpp"
 #include "relation.hpp"
 #include "settings.hpp"
 #include "spi_session.hpp"
@@ -423,4 +424,8 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
     const crm::SilhouetteResult r = crm::silhouette(model, points, sample_size, seed);
     if (std::isnan(r.score)) PG_RETURN_NULL();
     PG_RETURN_FLOAT8(r.score);
+}
+
+CRM_FUNCTION(crm_kmeans_merge_bytea) {
+    return crm::pg::merge_serialised_state<KMeansFitState>(fcinfo, "crm.kmeans_fit_combine");
 }

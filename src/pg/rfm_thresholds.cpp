@@ -18,6 +18,7 @@
 #include "context_object.hpp"
 #include "datum_convert.hpp"
 #include "fn_cache.hpp"
+#include "partial_state.hpp"
 #include "segment_map_arg.hpp"
 
 namespace {
@@ -196,4 +197,8 @@ CRM_FUNCTION(crm_rfm_segment) {
     ScoreCache& cache = crm::pg::fn_cache<ScoreCache>(fcinfo);
     const crm::SegmentMap& map = cached_map(cache, bins, jsonb_arg_or_null(fcinfo, 3));
     return crm::pg::text_datum(map.segment(PG_GETARG_INT32(0), PG_GETARG_INT32(1)));
+}
+
+CRM_FUNCTION(crm_rfm_thresholds_merge_bytea) {
+    return crm::pg::merge_serialised_state<RfmAccumulator>(fcinfo, "crm.rfm_thresholds_combine");
 }
