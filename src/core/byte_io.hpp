@@ -16,6 +16,14 @@
 
 namespace crm {
 
+// The byte format is little-endian everywhere; on little-endian hosts arrays
+// of doubles are copied in one piece.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+constexpr bool kLittleEndianHost = true;
+#else
+constexpr bool kLittleEndianHost = false;
+#endif
+
 class ByteWriter {
 public:
     ByteWriter(std::uint8_t tag, std::uint8_t version) {
@@ -35,10 +43,17 @@ public:
         std::memcpy(&bits, &v, sizeof bits);
         u64(bits);
     }
-    void f64s(const std::vector<double>& values) {
-        u64(values.size());
-        bytes_.reserve(bytes_.size() + 8 * values.size());
-        for (double v : values) f64(v);
+    void f64s(const std::vector<double>& values) { f64s(values.data(), values.size()); }
+    void f64s(const double* values, std::size_t n) {
+        u64(n);
+        if constexpr (kLittleEndianHost) {
+            // The format is little-endian: on such a host the bytes are the array's own.
+            const auto* p = reinterpret_cast<const std::uint8_t*>(values);
+            bytes_.insert(bytes_.end(), p, p + 8 * n);
+        } else {
+            bytes_.reserve(bytes_.size() + 8 * n);
+            for (std::size_t i = 0; i < n; ++i) f64(values[i]);
+        }
     }
     void str(const std::string& s) {
         u32(static_cast<std::uint32_t>(s.size()));
@@ -99,7 +114,12 @@ public:
         const std::uint64_t n = u64();
         if (n > (size_ - pos_) / 8) fail("array length exceeds the data");
         std::vector<double> out(static_cast<std::size_t>(n));
-        for (auto& v : out) v = f64();
+        if constexpr (kLittleEndianHost) {
+            if (n > 0) std::memcpy(out.data(), data_ + pos_, 8 * static_cast<std::size_t>(n));
+            pos_ += 8 * static_cast<std::size_t>(n);
+        } else {
+            for (auto& v : out) v = f64();
+        }
         return out;
     }
     std::string str() {

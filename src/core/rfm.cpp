@@ -160,9 +160,7 @@ void RfmAccumulator::merge(const RfmAccumulator& other) {
 std::vector<std::uint8_t> RfmAccumulator::serialize() const {
     ByteWriter w(tags::rfm_accumulator, kSampleVersion);
     w.u32(static_cast<std::uint32_t>(bins));
-    const auto inner = sample.serialize();
-    w.u64(inner.size());
-    for (auto b : inner) w.u8(b);
+    w.blob(sample.serialize());
     return w.take();
 }
 

@@ -35,9 +35,7 @@ std::vector<std::uint8_t> SeriesAccumulator::serialize() const {
     ByteWriter w(tags::series_accumulator, kVersion);
     w.u8(has_parameters_ ? 1 : 0);
     w.f64s(parameters_);
-    const auto inner = series_.serialize();
-    w.u64(inner.size());
-    for (auto b : inner) w.u8(b);
+    w.blob(series_.serialize());
     return w.take();
 }
 

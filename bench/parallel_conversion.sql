@@ -1,0 +1,11 @@
+-- Parallel speed-up of crm.conversion_uplift(treated, revenue > 50) over a 10M-row table (made by
+-- bench/campaign.sql or bench/cold_chain.sql, which run first): the same
+-- aggregate with 2 parallel workers and serially. Target: >= 1.6x on 2 cores.
+
+-- @ours 2 parallel workers (Partial Aggregate under Gather)
+SET max_parallel_workers_per_gather = 2;
+SELECT crm.conversion_uplift(treated, revenue > 50) IS NOT NULL FROM bench_campaign_results;
+
+-- @baseline serial (max_parallel_workers_per_gather = 0)
+SET max_parallel_workers_per_gather = 0;
+SELECT crm.conversion_uplift(treated, revenue > 50) IS NOT NULL FROM bench_campaign_results;
