@@ -8,4 +8,5 @@ cluster_start
 psql_quiet -v scale=1 -v seed=42 -f "$REPO_ROOT/scripts/sample_data.sql"
 psql_quiet -c "CREATE EXTENSION crm_analytics"
 /usr/bin/python3 "$REPO_ROOT/scripts/plot_cold_chain.py" "$REPO_ROOT/docs/cold_chain_curve.png"
-log "wrote docs/cold_chain_curve.png"
+/usr/bin/python3 "$REPO_ROOT/scripts/plot_tour.py" "$REPO_ROOT/docs"
+log "wrote docs/cold_chain_curve.png, docs/segments.png, docs/clusters.png"
