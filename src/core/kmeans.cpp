@@ -338,7 +338,7 @@ double assignment_inertia(const RowMatrix& x, const RowMatrix& centres, const st
 }
 
 LloydResult lloyd_hamerly(const RowMatrix& x, RowMatrix centres, int max_iter, double tol_shift, int init,
-                          ProgressCallback progress, void* progress_arg) {
+                          ProgressCallback progress, void* progress_arg, bool with_inertia) {
     const Index n = x.rows();
     const Index k = centres.rows();
     std::vector<int> label(n);
@@ -403,7 +403,11 @@ LloydResult lloyd_hamerly(const RowMatrix& x, RowMatrix centres, int max_iter, d
             lower(i) -= label[i] == fastest ? second : shift(fastest);
         }
 
-        if (progress != nullptr) progress(init + 1, iter, assignment_inertia(x, centres, label), progress_arg);
+        // The inertia costs a pass over the points: only when asked for (verbose).
+        if (progress != nullptr)
+            progress(init + 1, iter, with_inertia ? assignment_inertia(x, centres, label)
+                                                  : std::numeric_limits<double>::quiet_NaN(),
+                     progress_arg);
         check_interrupts();
         if (shift.squaredNorm() <= tol_shift) return {std::move(centres), iter, true};
         if (iter >= max_iter) return {std::move(centres), iter, false};
@@ -1073,7 +1077,7 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
                       "Lower k to at most " + std::to_string(distinct) + ".");
 
     const double tol_shift = options.tol * scaled.mean_variance;
-    const ProgressCallback report = options.verbose ? progress : nullptr;
+    const ProgressCallback report = progress;
     const int n_init = warm_start ? 1 : options.n_init;
     Candidate best;
     for (int init = 0; init < n_init; ++init) {
@@ -1087,7 +1091,7 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
             seeds = kmeans_plus_plus(scaled.x, options.k, rng);
         }
         Candidate c = finish(scaled.x, lloyd_hamerly(scaled.x, std::move(seeds), options.max_iter, tol_shift, init,
-                                                     report, progress_arg));
+                                                     report, progress_arg, options.verbose));
         if (init == 0 || c.inertia < best.inertia) best = std::move(c);
     }
 

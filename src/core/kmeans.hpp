@@ -50,9 +50,10 @@ struct KMeansOptions {
     Eigen::MatrixXd initial_centroids;
 };
 
-// Called after every Lloyd iteration when options.verbose is set: the start
-// (1..n_init), the iteration (1..max_iter) and the inertia of the current
-// assignment around the updated centroids (scaled space). May throw to abort.
+// Called after every Lloyd iteration when given: the start (1..n_init), the
+// iteration (1..max_iter) and, when options.verbose is set, the inertia of the
+// current assignment around the updated centroids (scaled space; it costs a
+// pass over the points), else NaN. May throw to abort.
 using ProgressCallback = void (*)(int init, int iteration, double inertia, void* arg);
 
 // The points of a fit, row-major with a dimensionality fixed by the first point.

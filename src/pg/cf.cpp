@@ -23,6 +23,7 @@
 
 #include "bridge.hpp"
 #include "datum_convert.hpp"
+#include "progress.hpp"
 #include "relation.hpp"
 #include "settings.hpp"
 #include "spi_session.hpp"
@@ -317,7 +318,10 @@ CRM_FUNCTION(crm_cf_recommend_batch) {
     }
     // In chunks, so memory stays small and a cancel is noticed between them.
     constexpr std::size_t kChunk = 1024;
+    crm::pg::ProgressReport progress;
     for (std::size_t start = 0; start < users->size(); start += kChunk) {
+        progress.update("crm.cf_recommend_batch " + std::to_string(start) + " of " + std::to_string(users->size()) +
+                        " users", start == 0);
         const std::vector<std::int64_t> chunk(users->begin() + static_cast<std::ptrdiff_t>(start),
                                               users->begin() + static_cast<std::ptrdiff_t>(std::min(users->size(), start + kChunk)));
         const auto lists = crm::recommend_many(m, chunk, o);
@@ -352,10 +356,14 @@ CRM_FUNCTION(crm_cf_evaluate) {
     topn.k = knn.k;  // the same neighbourhood size for the top-N metrics
     crm::check_topn_options(topn);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
+    crm::pg::ProgressReport progress;
+    progress.update("crm.cf_evaluate reading the ratings", true);
     crm::pg::SpiSession spi;
     std::int64_t skipped = 0;
     const std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
     spi.finish();
+    progress.update("crm.cf_evaluate " + std::to_string(ratings.size()) + " ratings, " + std::to_string(folds) +
+                    " folds", true);
     if (ratings.empty()) return static_cast<Datum>(0);
     const auto metrics = crm::cross_validate(ratings, {}, folds, static_cast<std::uint64_t>(static_cast<std::int64_t>(seed)),
                                              knn, topn, threshold);

@@ -21,6 +21,7 @@
 #include "datum_convert.hpp"
 #include "fn_cache.hpp"
 #include "partial_state.hpp"
+#include "progress.hpp"
 #include "relation.hpp"
 #include "settings.hpp"
 #include "spi_session.hpp"
@@ -160,10 +161,21 @@ KMeansFitState* state_arg(FunctionCallInfo fcinfo, int argno) {
                      "crm.max_fit_memory.");
 }
 
-void progress_notice(int init, int iteration, double inertia, void*) {
-    pg_guard([=] {
-        ereport(NOTICE, (errmsg("kmeans_fit: start %d, iteration %d, inertia %.6g", init, iteration, inertia)));
-    });
+struct FitProgress {
+    crm::pg::ProgressReport report;
+    bool notices;  // options.progress: also a NOTICE per iteration
+    int n_init;
+    std::int64_t points;
+};
+
+void report_progress(int init, int iteration, double inertia, void* arg) {
+    auto* p = static_cast<FitProgress*>(arg);
+    p->report.update("crm.kmeans_fit " + std::to_string(p->points) + " points, start " + std::to_string(init) +
+                     "/" + std::to_string(p->n_init) + ", iteration " + std::to_string(iteration));
+    if (p->notices)
+        pg_guard([=] {
+            ereport(NOTICE, (errmsg("kmeans_fit: start %d, iteration %d, inertia %.6g", init, iteration, inertia)));
+        });
 }
 
 }  // namespace
@@ -190,6 +202,8 @@ CRM_FUNCTION(crm_kmeans_transfn) {
     const std::vector<double> x = crm::pg::float8_array_arg(fcinfo, 1, "features");
     if (x.empty()) crm::throw_invalid("features must not be an empty array");
     state->points.add(x.data(), static_cast<int>(x.size()));
+    if ((state->points.seen() & 0x3FFFF) == 0)  // every 262,144 rows
+        crm::pg::report_progress_once("crm.kmeans_fit reading rows: " + std::to_string(state->points.seen()));
     // Without sampling the points grow with the table: stop early, with advice.
     if (state->sample_size == 0 && (state->points.size() & 1023) == 0) {
         const std::size_t need = crm::kmeans_memory_estimate(state->points.size(), state->points.dims(),
@@ -232,8 +246,12 @@ CRM_FUNCTION(crm_kmeans_final) {
     const std::size_t need =
         crm::kmeans_memory_estimate(state->points.size(), state->points.dims(), state->options.k);
     if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
-    const KMeansModel model = crm::kmeans_fit(state->points, state->options,
-                                              state->options.verbose ? &progress_notice : nullptr, nullptr);
+    // Progress goes to pg_stat_activity always; NOTICEs (with the inertia,
+    // which costs a pass over the points) only when the user asked for them.
+    const crm::KMeansOptions& options = state->options;
+    FitProgress progress{{}, options.verbose, options.n_init, state->points.size()};
+    progress.report.update("crm.kmeans_fit " + std::to_string(progress.points) + " points, seeding", true);
+    const KMeansModel model = crm::kmeans_fit(state->points, options, &report_progress, &progress);
     return model_datum(model);
 }
 

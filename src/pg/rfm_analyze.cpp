@@ -16,6 +16,7 @@
 
 #include "bridge.hpp"
 #include "datum_convert.hpp"
+#include "progress.hpp"
 #include "relation.hpp"
 #include "segment_map_arg.hpp"
 #include "spi_session.hpp"
@@ -223,12 +224,15 @@ CRM_FUNCTION(crm_rfm_analyze) {
 
     crm::pg::SpiSession spi;
     using Clock = std::chrono::steady_clock;
+    crm::pg::ProgressReport progress;
+    progress.update("crm.rfm_analyze aggregating orders per customer", true);
     const auto t0 = Clock::now();
     const CustomerRows* customers =
         fetch_customers(spi, args, key_type, rsinfo->econtext->ecxt_per_query_memory);
     spi.finish();
     const auto t1 = Clock::now();
 
+    progress.update("crm.rfm_analyze scoring " + std::to_string(customers->count) + " customers", true);
     crm::RfmSample sample;
     sample.reserve(customers->count);
     for (std::size_t i = 0; i < customers->count; ++i)

@@ -639,8 +639,10 @@ TEST(KMeans, ProgressCallbackReportsEveryIteration) {
     const PointSet points = random_points(100, 2, 3, 2.0);
     KMeansOptions o = options_for(3, 5);
     o.n_init = 3;
-    crm::kmeans_fit(points, o, record, &log);  // verbose off: no calls
-    EXPECT_TRUE(log.inits.empty());
+    crm::kmeans_fit(points, o, record, &log);  // verbose off: calls without the inertia
+    ASSERT_FALSE(log.inits.empty());
+    for (double inertia : log.inertias) EXPECT_TRUE(std::isnan(inertia));
+    log = Log{};
     o.verbose = true;
     const KMeansModel m = crm::kmeans_fit(points, o, record, &log);
     ASSERT_FALSE(log.inits.empty());

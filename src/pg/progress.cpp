@@ -1,0 +1,41 @@
+#include <chrono>
+#include <exception>
+#include <string>
+
+#include "bridge.hpp"
+#include "progress.hpp"
+
+extern "C" {
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+}
+
+namespace crm::pg {
+
+void report_progress_once(const std::string& what) {
+    std::string text = "crm progress: " + what + " | ";
+    if (debug_query_string != nullptr) text += debug_query_string;
+    const char* s = text.c_str();
+    pg_guard([s] { pgstat_report_activity(STATE_RUNNING, s); });
+}
+
+void ProgressReport::update(const std::string& what, bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && shown_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    std::string text = "crm progress: " + what + " | ";
+    if (debug_query_string != nullptr) text += debug_query_string;
+    const char* s = text.c_str();
+    pg_guard([s] { pgstat_report_activity(STATE_RUNNING, s); });
+    shown_ = true;
+}
+
+ProgressReport::~ProgressReport() {
+    if (!shown_ || std::uncaught_exceptions() > 0) return;
+    try {
+        pg_guard([] { pgstat_report_activity(STATE_RUNNING, debug_query_string); });
+    } catch (...) {
+    }
+}
+
+}  // namespace crm::pg
