@@ -10,7 +10,7 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out, in this order.
-REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf bridge
+REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf partial_combine bridge
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config

@@ -1,0 +1,33 @@
+-- Every <aggregate>_partial / <aggregate>_combine pair gives the aggregate's own result
+-- when partial states are built per group (as on shards) and combined.
+\set VERBOSITY terse
+CREATE TABLE pc AS
+SELECT i, i % 3 AS shard, i % 5 <> 0 AS treated, (i % 37)::float8 AS revenue,
+       timestamptz '2025-01-01' + i * interval '1 minute' AS ts, 4 + (i % 50) / 10.0 AS temp,
+       (i % 17)::float8 AS x, (i % 11)::float8 AS y
+FROM generate_series(1, 3000) i;
+
+SELECT abs((u).ci_low - (v).ci_low) < 1e-9 AS uplift
+FROM (SELECT crm.campaign_uplift_combine(p) u FROM (SELECT crm.campaign_uplift_partial(treated, revenue, 0.9) p FROM pc GROUP BY shard) s) a,
+     (SELECT crm.campaign_uplift(treated, revenue, 0.9) v FROM pc) b;
+SELECT (SELECT crm.conversion_uplift_combine(p) FROM (SELECT crm.conversion_uplift_partial(treated, revenue > 20) p FROM pc GROUP BY shard) s)
+     = (SELECT crm.conversion_uplift(treated, revenue > 20) FROM pc) AS conversion;
+SELECT (SELECT crm.rfm_thresholds_combine(p) FROM (SELECT crm.rfm_thresholds_partial(x, y, revenue, 4) p FROM pc GROUP BY shard) s)
+     = (SELECT crm.rfm_thresholds(x, y, revenue, 4) FROM pc) AS rfm_thresholds;
+-- k-means sees the points in another order, so k-means++ may start elsewhere: the same quality, within 1%.
+SELECT (crm.kmeans_info(m)).n_points, abs((crm.kmeans_info(m)).inertia - (crm.kmeans_info(n)).inertia) < 0.01 * (crm.kmeans_info(n)).inertia AS kmeans
+FROM (SELECT crm.kmeans_fit_combine(p) m FROM (SELECT crm.kmeans_fit_partial(ARRAY[x, y], crm.kmeans_options(3, n_init => 4)) p FROM pc GROUP BY shard) s) a,
+     (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(3, n_init => 4)) n FROM pc) b;
+SELECT (SELECT crm.temp_fit_combine(p) FROM (SELECT crm.temp_fit_partial(ts, temp) p FROM pc GROUP BY shard) s)::text
+     = (SELECT crm.temp_fit(ts, temp) FROM pc)::text AS temp_fit;
+SELECT (SELECT crm.time_above_combine(p) FROM (SELECT crm.time_above_partial(ts, temp, 8) p FROM pc GROUP BY shard) s)
+     = (SELECT crm.time_above(ts, temp, 8) FROM pc) AS time_above,
+       (SELECT crm.time_below_combine(p) FROM (SELECT crm.time_below_partial(ts, temp, 5) p FROM pc GROUP BY shard) s)
+     = (SELECT crm.time_below(ts, temp, 5) FROM pc) AS time_below,
+       (SELECT crm.mean_kinetic_temperature_combine(p) FROM (SELECT crm.mean_kinetic_temperature_partial(ts, temp) p FROM pc GROUP BY shard) s)
+     = (SELECT crm.mean_kinetic_temperature(ts, temp) FROM pc) AS mkt;
+-- NULL partial states are skipped; corrupted bytes are an error (22P03), not a crash.
+SELECT (crm.campaign_uplift_combine(p)).treated_n FROM (VALUES (NULL::bytea), ((SELECT crm.campaign_uplift_partial(treated, revenue) FROM pc))) v(p);
+SELECT sqlstate_of($$SELECT crm.campaign_uplift_combine('\x5501'::bytea)$$);
+SELECT sqlstate_of($$SELECT crm.kmeans_fit_combine('\x4c01ffffffff'::bytea)$$);
+SELECT sqlstate_of($$SELECT crm.rfm_thresholds_combine((SELECT crm.campaign_uplift_partial(true, 1.0)))$$);
