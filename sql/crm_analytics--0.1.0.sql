@@ -1297,3 +1297,126 @@ CREATE AGGREGATE crm.mean_kinetic_temperature_combine(partial_state bytea) (
     FINALFUNC = crm._mkt_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.mean_kinetic_temperature_combine(bytea) IS
 'Combines states from crm.mean_kinetic_temperature_partial (for example one per shard) into the result of crm.mean_kinetic_temperature. NULL states are skipped.';
+
+-------------------------------------------------------------------------------
+-- k-means over shards: one Lloyd step per scatter-gather, and a driver
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm._kmeans_step_transfn(internal, double precision[], crm.kmeans_model)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_kmeans_step_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._kmeans_step_transfn(internal, double precision[], crm.kmeans_model)
+IS 'Transition function of crm.kmeans_step (internal).';
+CREATE FUNCTION crm._kmeans_step_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_kmeans_step_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._kmeans_step_combine(internal, internal) IS 'Combine function of crm.kmeans_step (internal).';
+CREATE FUNCTION crm._kmeans_step_serial(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'crm_kmeans_step_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._kmeans_step_serial(internal) IS 'Serialises the crm.kmeans_step state (internal).';
+CREATE FUNCTION crm._kmeans_step_deserial(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_kmeans_step_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._kmeans_step_deserial(bytea, internal) IS 'Reads a serialised crm.kmeans_step state (internal).';
+CREATE FUNCTION crm._kmeans_step_final(internal)
+RETURNS crm.kmeans_model AS 'MODULE_PATHNAME', 'crm_kmeans_step_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._kmeans_step_final(internal) IS 'Final function of crm.kmeans_step: the updated model (internal).';
+CREATE FUNCTION crm._kmeans_step_merge_bytea(internal, bytea)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_kmeans_step_merge_bytea'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._kmeans_step_merge_bytea(internal, bytea) IS 'Merges a serialised Lloyd step (internal).';
+
+CREATE AGGREGATE crm.kmeans_step(features double precision[], model crm.kmeans_model) (
+    SFUNC = crm._kmeans_step_transfn, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_step_combine, SERIALFUNC = crm._kmeans_step_serial,
+    DESERIALFUNC = crm._kmeans_step_deserial, FINALFUNC = crm._kmeans_step_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_step(double precision[], crm.kmeans_model) IS
+'One Lloyd iteration: assigns every row to the model''s nearest centroid and returns the model with each centroid '
+'moved to the mean of its points (sizes, wcss and inertia of this assignment; iterations + 1). The model must be '
+'the same on every row.';
+CREATE AGGREGATE crm.kmeans_step_partial(features double precision[], model crm.kmeans_model) (
+    SFUNC = crm._kmeans_step_transfn, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_step_combine, SERIALFUNC = crm._kmeans_step_serial,
+    DESERIALFUNC = crm._kmeans_step_deserial, FINALFUNC = crm._kmeans_step_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_step_partial(double precision[], crm.kmeans_model) IS
+'Per-cluster sums and counts of one Lloyd step as bytes (per shard), for crm.kmeans_step_combine.';
+CREATE AGGREGATE crm.kmeans_step_combine(partial_state bytea) (
+    SFUNC = crm._kmeans_step_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._kmeans_step_combine, SERIALFUNC = crm._kmeans_step_serial,
+    DESERIALFUNC = crm._kmeans_step_deserial, FINALFUNC = crm._kmeans_step_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.kmeans_step_combine(bytea) IS
+'Combines per-shard Lloyd steps (crm.kmeans_step_partial) into the updated model.';
+
+CREATE FUNCTION crm.kmeans_centroid_shift(a crm.kmeans_model, b crm.kmeans_model)
+RETURNS double precision AS 'MODULE_PATHNAME', 'crm_kmeans_centroid_shift'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.kmeans_centroid_shift(crm.kmeans_model, crm.kmeans_model) IS
+'Sum of squared centroid moves between two models of the same k (in the first model''s scaled space).';
+
+CREATE FUNCTION crm.kmeans_fit_distributed(
+    relation regclass, feature_cols name[], k integer, shard_col name DEFAULT NULL,
+    seed integer DEFAULT 0, max_iter integer DEFAULT 100, tol double precision DEFAULT 1e-8,
+    sample_size bigint DEFAULT 100000, scale text DEFAULT 'zscore', initial_model crm.kmeans_model DEFAULT NULL)
+RETURNS crm.kmeans_model
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text;
+    model crm.kmeans_model;
+    next_model crm.kmeans_model;
+    step_sql text;
+    i integer;
+BEGIN
+    IF relation IS NULL OR feature_cols IS NULL OR k IS NULL OR max_iter IS NULL OR tol IS NULL THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: relation, feature_cols, k, max_iter and tol must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF max_iter < 1 OR tol < 0 OR tol = 'NaN' THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: need max_iter >= 1 and tol >= 0' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: relation with OID % does not exist', relation::oid
+            USING ERRCODE = '42P01';
+    END IF;
+    IF cardinality(feature_cols) = 0 OR array_position(feature_cols, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: feature_cols must name at least one column, none NULL'
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(format('%I::double precision', c), ', ' ORDER BY o) INTO cols
+    FROM unnest(feature_cols) WITH ORDINALITY u(c, o);
+    model := initial_model;
+    IF model IS NULL THEN
+        -- Seed: k-means++ on a uniform sample. The rows are read in a fixed order, so the sample and
+        -- the seeds do not depend on the order in which the shards deliver them (one pass over the data;
+        -- the sample keeps memory bounded). The seed model's scaling is kept for the whole fit.
+        EXECUTE format('SELECT crm.kmeans_fit(ARRAY[%1$s], crm.kmeans_options($1, seed => $2, n_init => 1, scale => $3, '
+                       'feature_names => $4, sample_size => $5) ORDER BY %1$s) FROM %2$s', cols, relation)
+            INTO model USING k, seed, scale, feature_cols::text[], sample_size;
+    END IF;
+    IF model IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- One scatter-gather per iteration: with shard_col the per-shard step is pushed down to the
+    -- shards (postgres_fdw with enable_partitionwise_aggregate) and only k sums travel back.
+    IF shard_col IS NULL THEN
+        step_sql := format('SELECT crm.kmeans_step(ARRAY[%s], $1) FROM %s', cols, relation);
+    ELSE
+        step_sql := format('SELECT crm.kmeans_step_combine(p) FROM (SELECT %I, crm.kmeans_step_partial(ARRAY[%s], $1) AS p '
+                           'FROM %s GROUP BY 1) s', shard_col, cols, relation);
+    END IF;
+    FOR i IN 1 .. max_iter LOOP
+        EXECUTE step_sql INTO next_model USING model;
+        EXIT WHEN crm.kmeans_centroid_shift(model, next_model) <= tol;
+        model := next_model;
+    END LOOP;
+    RETURN next_model;
+END
+$$;
+COMMENT ON FUNCTION crm.kmeans_fit_distributed(regclass, name[], integer, name, integer, integer, double precision, bigint, text, crm.kmeans_model) IS
+'k-means over data spread across shards: seeds with k-means++ on a uniform sample read in a fixed order (or starts '
+'from initial_model), then runs Lloyd iterations with one '
+'scatter-gather each (crm.kmeans_step_partial per shard_col group, combined here) until the centroids move less than '
+'tol (sum of squared moves, scaled space) or max_iter. Without shard_col the step runs as a plain aggregate.';

@@ -31,3 +31,14 @@ SELECT (crm.campaign_uplift_combine(p)).treated_n FROM (VALUES (NULL::bytea), ((
 SELECT sqlstate_of($$SELECT crm.campaign_uplift_combine('\x5501'::bytea)$$);
 SELECT sqlstate_of($$SELECT crm.kmeans_fit_combine('\x4c01ffffffff'::bytea)$$);
 SELECT sqlstate_of($$SELECT crm.rfm_thresholds_combine((SELECT crm.campaign_uplift_partial(true, 1.0)))$$);
+-- k-means over shards: Lloyd steps combined per shard give the same model as plain steps.
+SELECT crm.kmeans_centroid_shift(crm.kmeans_fit_distributed('pc', ARRAY['x', 'y'], 3),
+                                 crm.kmeans_fit_distributed('pc', ARRAY['x', 'y'], 3, shard_col => 'shard')) < 1e-18
+       AS same_model,
+       (crm.kmeans_info(crm.kmeans_fit_distributed('pc', ARRAY['x', 'y'], 3, shard_col => 'shard'))).n_points;
+WITH f AS (SELECT crm.kmeans_fit(ARRAY[x, y], 3) AS m FROM pc)
+SELECT (crm.kmeans_info(s.m2)).iterations = (crm.kmeans_info(f.m)).iterations + 1 AS one_more_iteration,
+       (crm.kmeans_info(s.m2)).n_points
+FROM f, LATERAL (SELECT crm.kmeans_step(ARRAY[x, y], f.m) AS m2 FROM pc) s;
+SELECT sqlstate_of($$SELECT crm.kmeans_step(ARRAY[x, y], CASE WHEN x > 5 THEN a.m ELSE b.m END)
+                     FROM pc, (SELECT crm.kmeans_fit(ARRAY[x, y], 3) m FROM pc) a, (SELECT crm.kmeans_fit(ARRAY[x, y], 4) m FROM pc) b$$);

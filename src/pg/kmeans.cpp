@@ -14,6 +14,7 @@
 #include "kmeans.hpp"
 #include "kmeans_labels.hpp"
 #include "kmeans_state.hpp"
+#include "kmeans_step.hpp"
 
 #include "bridge.hpp"
 #include "composite.hpp"
@@ -446,4 +447,65 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
 
 CRM_FUNCTION(crm_kmeans_merge_bytea) {
     return crm::pg::merge_serialised_state<KMeansFitState>(fcinfo, "crm.kmeans_fit_combine");
+}
+
+// ---- one Lloyd step over distributed data ----
+
+namespace {
+crm::LloydStep* step_arg(FunctionCallInfo fcinfo, int argno) {
+    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<crm::LloydStep*>(PG_GETARG_POINTER(argno));
+}
+}  // namespace
+
+// crm.kmeans_step(features, model): transition
+CRM_FUNCTION(crm_kmeans_step_transfn) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
+    crm::LloydStep* state = step_arg(fcinfo, 0);
+    if (state == nullptr) state = crm::pg::make_in_context<crm::LloydStep>(context);
+    if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "model must not be NULL");
+    if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without features is skipped
+    const KMeansModel& model = cached_model(fcinfo, 2);
+    state->set_model(crm::pg::fn_cache<ModelCache>(fcinfo).bytes, model);
+    const std::vector<double> x = crm::pg::float8_array_arg(fcinfo, 1, "features");
+    state->add(model, x.data(), static_cast<int>(x.size()));
+    PG_RETURN_POINTER(state);
+}
+
+CRM_FUNCTION(crm_kmeans_step_combine) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
+    crm::LloydStep* left = step_arg(fcinfo, 0);
+    crm::LloydStep* right = step_arg(fcinfo, 1);
+    if (right == nullptr) {
+        if (left == nullptr) PG_RETURN_NULL();
+        PG_RETURN_POINTER(left);
+    }
+    if (left == nullptr) left = crm::pg::make_in_context<crm::LloydStep>(context);
+    left->merge(*right);
+    PG_RETURN_POINTER(left);
+}
+
+CRM_FUNCTION(crm_kmeans_step_serial) { return crm::pg::bytea_datum(step_arg(fcinfo, 0)->serialize()); }
+
+CRM_FUNCTION(crm_kmeans_step_deserial) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
+    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
+    crm::LloydStep decoded = crm::LloydStep::deserialize(bytes.data, bytes.size);
+    PG_RETURN_POINTER(crm::pg::make_in_context<crm::LloydStep>(context, std::move(decoded)));
+}
+
+CRM_FUNCTION(crm_kmeans_step_final) {
+    const crm::LloydStep* state = step_arg(fcinfo, 0);
+    if (state == nullptr || !state->has_model()) PG_RETURN_NULL();
+    return model_datum(state->next_model());
+}
+
+CRM_FUNCTION(crm_kmeans_step_merge_bytea) {
+    return crm::pg::merge_serialised_state<crm::LloydStep>(fcinfo, "crm.kmeans_step_combine");
+}
+
+// crm.kmeans_centroid_shift(a, b): sum of squared centroid moves (scaled space)
+CRM_FUNCTION(crm_kmeans_centroid_shift) {
+    const ModelBytes a = model_arg_bytes(fcinfo, 0);
+    const ModelBytes b = model_arg_bytes(fcinfo, 1);
+    PG_RETURN_FLOAT8(crm::centroid_shift(KMeansModel::deserialize(a.data, a.size), KMeansModel::deserialize(b.data, b.size)));
 }

@@ -36,6 +36,8 @@ FROM generate_series(1, 4) c, generate_series(1, 200000) i WHERE abs(hashint8(i)
 CREATE TABLE summary AS SELECT $s AS shard, i AS customer_id, (i * 37 % 365)::float8 AS r, (1 + i % 9)::float8 AS f,
                                (i * 53 % 1000)::float8 AS m FROM generate_series(1, 60000) i WHERE i % 3 = $s - 1;
 CREATE VIEW slow_results AS SELECT r.* FROM results r, (SELECT pg_sleep(1)) s;
+CREATE TABLE points AS SELECT $s AS shard, i, (i % 17)::float8 AS x, (i % 23)::float8 + (i % 5) / 5.0 AS y
+FROM generate_series(1, 90000) i WHERE i % 3 = $s - 1;
 ANALYZE results; ANALYZE summary;
 SQL
 done
@@ -46,6 +48,7 @@ CREATE EXTENSION postgres_fdw;
 CREATE TABLE results (shard int, campaign int, treated boolean, revenue float8) PARTITION BY LIST (shard);
 CREATE TABLE slow_results (shard int, campaign int, treated boolean, revenue float8) PARTITION BY LIST (shard);
 CREATE TABLE summary (shard int, customer_id int, r float8, f float8, m float8) PARTITION BY LIST (shard);
+CREATE TABLE points (shard int, i int, x float8, y float8) PARTITION BY LIST (shard);
 SQL
 for s in 1 2 3; do
   sql <<SQL
@@ -56,10 +59,12 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER shard$s OPTIONS (user 'postgres');
 CREATE FOREIGN TABLE results_$s PARTITION OF results FOR VALUES IN ($s) SERVER shard$s OPTIONS (table_name 'results');
 CREATE FOREIGN TABLE slow_$s PARTITION OF slow_results FOR VALUES IN ($s) SERVER shard$s OPTIONS (table_name 'slow_results');
 CREATE FOREIGN TABLE summary_$s PARTITION OF summary FOR VALUES IN ($s) SERVER shard$s OPTIONS (table_name 'summary');
+CREATE FOREIGN TABLE points_$s PARTITION OF points FOR VALUES IN ($s) SERVER shard$s OPTIONS (table_name 'points');
 SQL
 done
 # The same data on one node, for the comparison.
-sql -c "CREATE TABLE results_local AS SELECT * FROM results" -c "CREATE TABLE summary_local AS SELECT * FROM summary"
+sql -c "CREATE TABLE results_local AS SELECT * FROM results" -c "CREATE TABLE summary_local AS SELECT * FROM summary" \
+    -c "CREATE TABLE points_local AS SELECT * FROM points"
 
 SHARDED="SET enable_partitionwise_aggregate = on;
 SELECT campaign, crm.campaign_uplift_combine(p) AS u FROM (
@@ -84,6 +89,16 @@ diff_rfm=$(sql -c "SET enable_partitionwise_aggregate = on" -c "
 echo "  campaign uplift, 3 shards vs one node: largest difference $diff_uplift (counts equal); RFM thresholds equal: $diff_rfm"
 awk -v d="${diff_uplift% *}" 'BEGIN { exit !(d < 1e-9) }' && [ "${diff_uplift#* }" = true ] && [ "$diff_rfm" = t ] ||
   fail "sharded results differ from the single-node results"
+
+# k-means over the shards: one pushed-down Lloyd step per iteration, the same model as on one node.
+kplan=$(sql -c "SET enable_partitionwise_aggregate = on" -c "EXPLAIN (VERBOSE, COSTS OFF)
+  SELECT crm.kmeans_step_combine(p) FROM (SELECT shard, crm.kmeans_step_partial(ARRAY[x, y], (SELECT crm.kmeans_fit(ARRAY[x, y], 3) FROM points_local)) AS p
+  FROM points GROUP BY 1) s" | grep -c "Remote SQL: SELECT .*crm.kmeans_step_partial" || true)
+kshift=$(sql -c "SET enable_partitionwise_aggregate = on" -c "
+  SELECT crm.kmeans_centroid_shift(crm.kmeans_fit_distributed('points', ARRAY['x', 'y'], 4, shard_col => 'shard', sample_size => 20000),
+                                   crm.kmeans_fit_distributed('points_local', ARRAY['x', 'y'], 4, sample_size => 20000))")
+echo "  distributed k-means: Lloyd step pushed to $kplan shards; centroid shift against the one-node fit $kshift"
+[ "$kplan" -eq 3 ] && awk -v d="$kshift" 'BEGIN { exit !(d < 1e-12) }' || fail "distributed k-means differs or is not pushed down"
 
 SLOW="SELECT campaign, crm.campaign_uplift_combine(p) FROM (
   SELECT shard, campaign, crm.campaign_uplift_partial(treated, revenue) AS p FROM slow_results GROUP BY shard, campaign) s GROUP BY campaign"
