@@ -17,10 +17,7 @@
 
 namespace {
 
-template <typename State>
-State* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(argno));
-}
+using crm::pg::state_arg;
 
 // The optional third argument; must be the same on every row.
 template <typename State>
@@ -33,28 +30,6 @@ void apply_confidence(FunctionCallInfo fcinfo, State& state, bool first_row) {
         state.confidence = confidence;
     else if (confidence != state.confidence)
         crm::throw_invalid("confidence must be the same on every row");
-}
-
-template <typename State>
-Datum combine(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, name);
-    State* left = state_arg<State>(fcinfo, 0);
-    State* right = state_arg<State>(fcinfo, 1);
-    if (right == nullptr) {
-        if (left == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(left);
-    }
-    if (left == nullptr) left = crm::pg::make_in_context<State>(context);
-    left->merge(*right);
-    PG_RETURN_POINTER(left);
-}
-
-template <typename State>
-Datum deserialize(FunctionCallInfo fcinfo, const char* name) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, name);
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
-    State decoded = State::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(crm::pg::make_in_context<State>(context, std::move(decoded)));
 }
 
 Datum opt(const std::optional<double>& v, bool* is_null) {
@@ -77,13 +52,13 @@ CRM_FUNCTION(crm_uplift_transfn) {
     PG_RETURN_POINTER(state);
 }
 
-CRM_FUNCTION(crm_uplift_combine) { return combine<crm::UpliftState>(fcinfo, "crm.campaign_uplift"); }
+CRM_FUNCTION(crm_uplift_combine) { return crm::pg::combine_states<crm::UpliftState>(fcinfo, "crm.campaign_uplift"); }
 
-CRM_FUNCTION(crm_uplift_serial) {
-    return crm::pg::bytea_datum(state_arg<crm::UpliftState>(fcinfo, 0)->serialize());
+CRM_FUNCTION(crm_uplift_serial) { return crm::pg::serialize_state<crm::UpliftState>(fcinfo); }
+
+CRM_FUNCTION(crm_uplift_deserial) {
+    return crm::pg::deserialize_state<crm::UpliftState>(fcinfo, "crm.campaign_uplift");
 }
-
-CRM_FUNCTION(crm_uplift_deserial) { return deserialize<crm::UpliftState>(fcinfo, "crm.campaign_uplift"); }
 
 CRM_FUNCTION(crm_uplift_final) {
     const auto* state = state_arg<crm::UpliftState>(fcinfo, 0);
@@ -119,14 +94,14 @@ CRM_FUNCTION(crm_conversion_transfn) {
     PG_RETURN_POINTER(state);
 }
 
-CRM_FUNCTION(crm_conversion_combine) { return combine<crm::ConversionState>(fcinfo, "crm.conversion_uplift"); }
-
-CRM_FUNCTION(crm_conversion_serial) {
-    return crm::pg::bytea_datum(state_arg<crm::ConversionState>(fcinfo, 0)->serialize());
+CRM_FUNCTION(crm_conversion_combine) {
+    return crm::pg::combine_states<crm::ConversionState>(fcinfo, "crm.conversion_uplift");
 }
 
+CRM_FUNCTION(crm_conversion_serial) { return crm::pg::serialize_state<crm::ConversionState>(fcinfo); }
+
 CRM_FUNCTION(crm_conversion_deserial) {
-    return deserialize<crm::ConversionState>(fcinfo, "crm.conversion_uplift");
+    return crm::pg::deserialize_state<crm::ConversionState>(fcinfo, "crm.conversion_uplift");
 }
 
 CRM_FUNCTION(crm_conversion_final) {

@@ -146,25 +146,13 @@ CRM_FUNCTION(crm_series_transfn) {
 }
 
 CRM_FUNCTION(crm_series_combine) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
-    SeriesAccumulator* left = state_arg(fcinfo, 0);
-    SeriesAccumulator* right = state_arg(fcinfo, 1);
-    if (right == nullptr) {
-        if (left == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(left);
-    }
-    if (left == nullptr) left = crm::pg::make_in_context<SeriesAccumulator>(context);
-    left->merge(*right);
-    PG_RETURN_POINTER(left);
+    return crm::pg::combine_states<SeriesAccumulator>(fcinfo, "crm cold-chain aggregate");
 }
 
-CRM_FUNCTION(crm_series_serial) { return crm::pg::bytea_datum(state_arg(fcinfo, 0)->serialize()); }
+CRM_FUNCTION(crm_series_serial) { return crm::pg::serialize_state<SeriesAccumulator>(fcinfo); }
 
 CRM_FUNCTION(crm_series_deserial) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
-    SeriesAccumulator decoded = SeriesAccumulator::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(crm::pg::make_in_context<SeriesAccumulator>(context, std::move(decoded)));
+    return crm::pg::deserialize_state<SeriesAccumulator>(fcinfo, "crm cold-chain aggregate");
 }
 
 CRM_FUNCTION(crm_temp_fit_final) {

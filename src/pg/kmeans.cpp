@@ -214,26 +214,12 @@ CRM_FUNCTION(crm_kmeans_transfn) {
     PG_RETURN_POINTER(state);
 }
 
-CRM_FUNCTION(crm_kmeans_combine) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_fit");
-    KMeansFitState* left = state_arg(fcinfo, 0);
-    KMeansFitState* right = state_arg(fcinfo, 1);
-    if (right == nullptr) {
-        if (left == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(left);
-    }
-    if (left == nullptr) left = crm::pg::make_in_context<KMeansFitState>(context);
-    left->merge(*right);
-    PG_RETURN_POINTER(left);
-}
+CRM_FUNCTION(crm_kmeans_combine) { return crm::pg::combine_states<KMeansFitState>(fcinfo, "crm.kmeans_fit"); }
 
-CRM_FUNCTION(crm_kmeans_serial) { return crm::pg::bytea_datum(state_arg(fcinfo, 0)->serialize()); }
+CRM_FUNCTION(crm_kmeans_serial) { return crm::pg::serialize_state<KMeansFitState>(fcinfo); }
 
 CRM_FUNCTION(crm_kmeans_deserial) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_fit");
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
-    KMeansFitState decoded = KMeansFitState::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(crm::pg::make_in_context<KMeansFitState>(context, std::move(decoded)));
+    return crm::pg::deserialize_state<KMeansFitState>(fcinfo, "crm.kmeans_fit");
 }
 
 CRM_FUNCTION(crm_kmeans_final) {
@@ -472,25 +458,13 @@ CRM_FUNCTION(crm_kmeans_step_transfn) {
 }
 
 CRM_FUNCTION(crm_kmeans_step_combine) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
-    crm::LloydStep* left = step_arg(fcinfo, 0);
-    crm::LloydStep* right = step_arg(fcinfo, 1);
-    if (right == nullptr) {
-        if (left == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(left);
-    }
-    if (left == nullptr) left = crm::pg::make_in_context<crm::LloydStep>(context);
-    left->merge(*right);
-    PG_RETURN_POINTER(left);
+    return crm::pg::combine_states<crm::LloydStep>(fcinfo, "crm.kmeans_step");
 }
 
-CRM_FUNCTION(crm_kmeans_step_serial) { return crm::pg::bytea_datum(step_arg(fcinfo, 0)->serialize()); }
+CRM_FUNCTION(crm_kmeans_step_serial) { return crm::pg::serialize_state<crm::LloydStep>(fcinfo); }
 
 CRM_FUNCTION(crm_kmeans_step_deserial) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
-    crm::LloydStep decoded = crm::LloydStep::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(crm::pg::make_in_context<crm::LloydStep>(context, std::move(decoded)));
+    return crm::pg::deserialize_state<crm::LloydStep>(fcinfo, "crm.kmeans_step");
 }
 
 CRM_FUNCTION(crm_kmeans_step_final) {

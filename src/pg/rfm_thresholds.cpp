@@ -119,29 +119,13 @@ CRM_FUNCTION(crm_rfm_thresholds_transfn) {
 }
 
 CRM_FUNCTION(crm_rfm_thresholds_combine) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.rfm_thresholds");
-    RfmAccumulator* left = state_arg(fcinfo, 0);
-    RfmAccumulator* right = state_arg(fcinfo, 1);
-    if (right == nullptr) {
-        if (left == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(left);
-    }
-    if (left == nullptr) left = crm::pg::make_in_context<RfmAccumulator>(context);
-    left->merge(*right);
-    PG_RETURN_POINTER(left);
+    return crm::pg::combine_states<RfmAccumulator>(fcinfo, "crm.rfm_thresholds");
 }
 
-CRM_FUNCTION(crm_rfm_thresholds_serial) {
-    const RfmAccumulator* state = state_arg(fcinfo, 0);
-    return crm::pg::bytea_datum(state->serialize());
-}
+CRM_FUNCTION(crm_rfm_thresholds_serial) { return crm::pg::serialize_state<RfmAccumulator>(fcinfo); }
 
 CRM_FUNCTION(crm_rfm_thresholds_deserial) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.rfm_thresholds");
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 0);
-    RfmAccumulator decoded = RfmAccumulator::deserialize(bytes.data, bytes.size);
-    RfmAccumulator* state = crm::pg::make_in_context<RfmAccumulator>(context, std::move(decoded));
-    PG_RETURN_POINTER(state);
+    return crm::pg::deserialize_state<RfmAccumulator>(fcinfo, "crm.rfm_thresholds");
 }
 
 CRM_FUNCTION(crm_rfm_thresholds_final) {
