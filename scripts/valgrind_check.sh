@@ -27,7 +27,7 @@ for _ in $(seq 1 120); do "$PG_BIN/pg_isready" -q && break; sleep 1; done
 log "running the regression suite"
 make -C "$REPO_ROOT" -s installcheck 2>&1 | grep -E '^(test| )' || true
 "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w -t 120 stop >/dev/null 2>&1 || true
-ours=$(grep -l "crm_analytics.so" "$LOGS"/vg.*.log 2>/dev/null | wc -l)
+ours=$( (grep -l "crm_analytics.so" "$LOGS"/vg.*.log 2>/dev/null || true) | wc -l)
 errors=$(cat "$LOGS"/vg.*.log 2>/dev/null | grep -c "^==[0-9]*== [A-Z].*\(Invalid\|uninitialised\|Mismatched\|overlap\)" || true)
 echo "valgrind: $(ls "$LOGS" | wc -l) processes traced; error reports in all: $errors; logs mentioning crm_analytics.so: $ours"
 [ "$ours" -eq 0 ] || grep -l "crm_analytics.so" "$LOGS"/vg.*.log | head -3 | xargs -r head -60
