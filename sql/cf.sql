@@ -66,3 +66,8 @@ SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_text', 'u', 'i', 'r', 1)
 CREATE TABLE cf_nan (u int, i int, r float8);
 INSERT INTO cf_nan VALUES (1, 1, 'NaN');
 SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_nan', 'u', 'i', 'r', 1)$$);
+-- A rating matrix over crm.max_fit_memory: a clear error, not the OOM killer.
+CREATE TABLE cf_many AS SELECT i % 1000 AS u, i % 300 AS i, 1 + i % 5 AS r FROM generate_series(1, 20000) i;
+SET crm.max_fit_memory = '1MB';
+SELECT sqlstate_of($$SELECT * FROM crm.cf_recommend('cf_many', 'u', 'i', 'r', 1)$$);
+RESET crm.max_fit_memory;

@@ -118,3 +118,4 @@ SELECT sqlstate_of($$SELECT crm.kmeans_silhouette(model, 'blobs', ARRAY['x']) FR
 SELECT sqlstate_of($$SELECT crm.kmeans_silhouette(model, 'blobs', ARRAY['x', 'nope']) FROM km_models$$);
 SELECT sqlstate_of($$SELECT crm.kmeans_fit_table('blobs', ARRAY['x', 'nope'], 2)$$);
 SELECT sqlstate_of($$SELECT * FROM crm.kmeans_choose_k('blobs', ARRAY['x', 'y'], 3, 2)$$);
+SELECT sqlstate_of($$SELECT crm.kmeans_silhouette(model, 'blobs', ARRAY['x', 'y'], 100000000000) FROM km_models$$);

@@ -80,3 +80,5 @@ SELECT sqlstate_of($$SELECT crm.rfm_segment(1, 1, 1)$$);
 SELECT sqlstate_of($$SELECT crm.rfm_segment(1, 1, NULL)$$);
 SELECT sqlstate_of($$SELECT crm.rfm_segment(1, 1, 5, '"x"')$$);
 SELECT sqlstate_of($$SELECT crm.rfm_segment(1, 1, 5, '{"A": ["**"], "B": {"x": 1}}')$$);
+SELECT sqlstate_of($$SELECT crm.rfm_score((2, 1, '{Infinity}', '{1}', '{1}')::crm.rfm_thresholds, 1, 1, 1)$$);
+SELECT sqlstate_of($$SELECT crm.rfm_segment(1, 1, 5, '{"A": [["**"]]}')$$);

@@ -65,10 +65,16 @@ struct RawRatings {
     double* values;
     std::int64_t skipped;
     const char* problem;
+    std::uint64_t limit_bytes;
 };
 
 void collect_rating(TupleTableSlot* slot, void* arg) {
     auto* r = static_cast<RawRatings*>(arg);
+    if (r->problem != nullptr) return;
+    if ((r->count + 1) * 120 > r->limit_bytes) {  // the matrix would not fit: stop storing
+        r->problem = "the rating matrix would need more than crm.max_fit_memory";
+        return;
+    }
     if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2]) {
         r->skipped++;
         return;
@@ -96,19 +102,18 @@ std::vector<crm::Rating> load_ratings(crm::pg::SpiSession& spi, const Columns& c
                                     (c.rating.type == BOOLOID ? "::pg_catalog.int4" : "") + "::pg_catalog.float8";
     const std::string sql = "SELECT " + c.user.quoted_name + "::pg_catalog.int8, " + c.item.quoted_name +
                             "::pg_catalog.int8, " + rating_expr + " FROM " + c.rel.quoted_name;
-    RawRatings* raw = pg_guard([] {
+    const std::uint64_t limit = crm::pg::max_fit_memory_bytes();
+    RawRatings* raw = pg_guard([limit] {
         auto* r = static_cast<RawRatings*>(palloc0(sizeof(RawRatings)));
         r->context = AllocSetContextCreate(CurrentMemoryContext, "crm cf ratings", ALLOCSET_DEFAULT_SIZES);
+        r->limit_bytes = limit;  // about 120 bytes per rating: matrix, indexes and the rows read
         return r;
     });
     spi.stream(sql, {}, {}, &collect_rating, raw);
-    if (raw->problem != nullptr) crm::throw_invalid(raw->problem);
-    const std::size_t bytes = static_cast<std::size_t>(raw->count) * 120;  // matrix + indexes, per rating
-    if (bytes > crm::pg::max_fit_memory_bytes())
-        crm::throw_error(crm::ErrorKind::OutOfMemory,
-                         "the rating matrix of " + std::to_string(raw->count) +
-                             " ratings would need more than crm.max_fit_memory",
+    if (raw->problem != nullptr && std::string(raw->problem).find("max_fit_memory") != std::string::npos)
+        crm::throw_error(crm::ErrorKind::OutOfMemory, raw->problem,
                          "Filter the ratings (a view of recent or active users) or raise crm.max_fit_memory.");
+    if (raw->problem != nullptr) crm::throw_invalid(raw->problem);
     std::vector<crm::Rating> out(raw->count);
     for (std::uint64_t i = 0; i < raw->count; ++i) out[i] = {raw->users[i], raw->items[i], raw->values[i]};
     *skipped = raw->skipped;

@@ -77,6 +77,7 @@ Datum float8_array_datum(const std::vector<double>& values) {
 }
 
 Datum text_datum(const std::string& value) {
+    if (value.size() > MaxAllocSize - VARHDRSZ) throw_error(ErrorKind::ProgramLimitExceeded, "text value too long");
     const char* data = value.data();
     const int n = static_cast<int>(value.size());
     return pg_guard([data, n] { return PointerGetDatum(cstring_to_text_with_len(data, n)); });

@@ -205,8 +205,8 @@ CRM_FUNCTION(crm_kmeans_transfn) {
     state->points.add(x.data(), static_cast<int>(x.size()));
     if ((state->points.seen() & 0x3FFFF) == 0)  // every 262,144 rows
         crm::pg::report_progress_once("crm.kmeans_fit reading rows: " + std::to_string(state->points.seen()));
-    // Without sampling the points grow with the table: stop early, with advice.
-    if (state->sample_size == 0 && (state->points.size() & 1023) == 0) {
+    // The points grow with the table (or up to sample_size): stop early, with advice.
+    if ((state->points.size() & 1023) == 0) {
         const std::size_t need = crm::kmeans_memory_estimate(state->points.size(), state->points.dims(),
                                                              state->options.k);
         if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
@@ -382,8 +382,14 @@ void collect_point(TupleTableSlot* slot, void* arg) {
             c->problem = "feature values must be finite numbers";
             return;
         }
-    // PointSet::add only throws for ragged, NaN or infinite input, ruled out above.
-    c->points->add(x, c->dims);
+    // This runs inside the executor: no exception may leave it. add() only
+    // throws for ragged or non-finite input (ruled out above) or when out of
+    // memory; catch everything and report it after the query.
+    try {
+        c->points->add(x, c->dims);
+    } catch (...) {
+        c->problem = "out of memory while sampling the rows";
+    }
 }
 }  // namespace
 
@@ -418,6 +424,11 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
     }
     const std::int64_t sample_size = PG_GETARG_INT64(3);
     if (sample_size < 1) crm::throw_invalid("sample_size must be at least 1");
+    if (static_cast<double>(sample_size) * model.dims * 8.0 * 3.0 > static_cast<double>(crm::pg::max_fit_memory_bytes()))
+        crm::throw_error(crm::ErrorKind::OutOfMemory,
+                         "a silhouette sample of " + std::to_string(sample_size) +
+                             " points would need more than crm.max_fit_memory",
+                         "Use a smaller sample_size (10000 gives a close estimate), or raise crm.max_fit_memory.");
     const std::uint64_t seed = static_cast<std::uint64_t>(static_cast<std::int64_t>(PG_GETARG_INT32(4)));
     crm::PointSet points(sample_size, seed);  // a uniform reservoir sample of the table
     PointCollector collector{&points, model.dims, nullptr, 0};

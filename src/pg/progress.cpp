@@ -16,7 +16,11 @@ void report_progress_once(const std::string& what) {
     std::string text = "crm progress: " + what + " | ";
     if (debug_query_string != nullptr) text += debug_query_string;
     const char* s = text.c_str();
-    pg_guard([s] { pgstat_report_activity(STATE_RUNNING, s); });
+    pg_guard([s] {
+        const uint64 query_id = pgstat_get_my_query_id();
+        pgstat_report_activity(STATE_RUNNING, s);
+        pgstat_report_query_id(query_id, true);
+    });
 }
 
 void ProgressReport::update(const std::string& what, bool force) {
@@ -26,14 +30,22 @@ void ProgressReport::update(const std::string& what, bool force) {
     std::string text = "crm progress: " + what + " | ";
     if (debug_query_string != nullptr) text += debug_query_string;
     const char* s = text.c_str();
-    pg_guard([s] { pgstat_report_activity(STATE_RUNNING, s); });
+    pg_guard([s] {
+        const uint64 query_id = pgstat_get_my_query_id();  // pgstat_report_activity clears it
+        pgstat_report_activity(STATE_RUNNING, s);
+        pgstat_report_query_id(query_id, true);
+    });
     shown_ = true;
 }
 
 ProgressReport::~ProgressReport() {
     if (!shown_ || std::uncaught_exceptions() > 0) return;
     try {
-        pg_guard([] { pgstat_report_activity(STATE_RUNNING, debug_query_string); });
+        pg_guard([] {
+            const uint64 query_id = pgstat_get_my_query_id();
+            pgstat_report_activity(STATE_RUNNING, debug_query_string);
+            pgstat_report_query_id(query_id, true);
+        });
     } catch (...) {
     }
 }

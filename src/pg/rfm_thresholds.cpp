@@ -4,6 +4,7 @@
 //   crm.rfm_segment(r_score, f_score [, bins, segment_map]) -> text
 // Thresholds are an ordinary composite value: store them, and score new
 // customers against the same cut points later.
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -72,8 +73,8 @@ crm::RfmThresholds decode_thresholds(HeapTupleHeader row) {
         if (!targets[i]->empty() && targets[i]->size() != static_cast<std::size_t>(t.bins - 1))
             crm::throw_invalid(std::string(fields[i]) + " must have bins - 1 = " + std::to_string(t.bins - 1) +
                                " elements, got " + std::to_string(targets[i]->size()));
-        for (std::size_t j = 1; j < targets[i]->size(); ++j)
-            if (!((*targets[i])[j - 1] <= (*targets[i])[j]))
+        for (std::size_t j = 0; j < targets[i]->size(); ++j)
+            if (!std::isfinite((*targets[i])[j]) || (j > 0 && !((*targets[i])[j - 1] <= (*targets[i])[j])))
                 crm::throw_invalid(std::string(fields[i]) + " must be finite and in ascending order");
     }
     return t;

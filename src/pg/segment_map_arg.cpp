@@ -53,6 +53,7 @@ RawRules read_rules(Jsonb* map) {
                 break;
             case WJB_BEGIN_ARRAY:
                 if (depth == 0) raw.problem = "segment_map must be a JSON object";
+                if (depth >= 2) raw.problem = "a segment's patterns must be a string or an array of strings";
                 depth++;
                 break;
             case WJB_KEY:
