@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
   skip "postgres_fdw is not installed (postgresql-contrib)"
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 SHARD_DIRS=()
+fresh_database shards   # sets an EXIT trap of its own: ours, below, replaces it and also drops the database
 cleanup() {
   for d in "${SHARD_DIRS[@]}"; do
     (cd "$d" && as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate -w stop >/dev/null 2>&1) || true
@@ -42,7 +43,6 @@ ANALYZE results; ANALYZE summary;
 SQL
 done
 
-fresh_database shards
 sql <<SQL
 CREATE EXTENSION postgres_fdw;
 CREATE TABLE results (shard int, campaign int, treated boolean, revenue float8) PARTITION BY LIST (shard);
