@@ -206,6 +206,27 @@ COMMENT ON FUNCTION crm.weighted_score(double precision[], double precision[]) I
 'functions).';
 
 -------------------------------------------------------------------------------
+-- Shared checks of the PL/pgSQL one-call functions
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm._require_relation(relation regclass, caller text, argument text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A regclass can hold the OID of a dropped table (or any number): such a value would print as
+    -- a bare number and make the generated SQL fail with a syntax error instead of 42P01.
+    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
+        RAISE EXCEPTION '%: relation with OID % does not exist (argument %)', caller, relation::oid, argument
+            USING ERRCODE = '42P01';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm._require_relation(regclass, text, text) IS
+'Raises 42P01 when a regclass argument names no relation (internal).';
+
+-------------------------------------------------------------------------------
 -- Marketing: campaign ROI and uplift against a control group
 -------------------------------------------------------------------------------
 
@@ -413,14 +434,8 @@ BEGIN
        OR costs IS NULL OR cost_campaign_col IS NULL OR cost_col IS NULL OR confidence IS NULL THEN
         RAISE EXCEPTION 'campaign_report: no argument may be NULL' USING ERRCODE = '22004';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = results) THEN
-        RAISE EXCEPTION 'campaign_report: relation with OID % does not exist (argument results)', results::oid
-            USING ERRCODE = '42P01';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = costs) THEN
-        RAISE EXCEPTION 'campaign_report: relation with OID % does not exist (argument costs)', costs::oid
-            USING ERRCODE = '42P01';
-    END IF;
+    PERFORM crm._require_relation(results, 'campaign_report', 'results');
+    PERFORM crm._require_relation(costs, 'campaign_report', 'costs');
     -- Identifiers are quoted (%I); regclass prints a quoted, qualified name.
     RETURN QUERY EXECUTE format($q$
         WITH effect AS (
@@ -677,10 +692,7 @@ BEGIN
         RAISE EXCEPTION 'cold_chain_alerts: readings, the column names, horizon and as_of must not be NULL'
             USING ERRCODE = '22004';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = readings) THEN
-        RAISE EXCEPTION 'cold_chain_alerts: relation with OID % does not exist (argument readings)', readings::oid
-            USING ERRCODE = '42P01';
-    END IF;
+    PERFORM crm._require_relation(readings, 'cold_chain_alerts', 'readings');
     IF NOT isfinite(as_of) OR NOT isfinite(horizon) THEN
         RAISE EXCEPTION 'cold_chain_alerts: as_of and horizon must be finite' USING ERRCODE = '22023';
     END IF;
@@ -916,9 +928,7 @@ BEGIN
     IF relation IS NULL OR feature_cols IS NULL OR k IS NULL THEN
         RAISE EXCEPTION 'kmeans_fit_table: relation, feature_cols and k must not be NULL' USING ERRCODE = '22004';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
-        RAISE EXCEPTION 'kmeans_fit_table: relation with OID % does not exist', relation::oid USING ERRCODE = '42P01';
-    END IF;
+    PERFORM crm._require_relation(relation, 'kmeans_fit_table', 'relation');
     IF cardinality(feature_cols) = 0 OR array_position(feature_cols, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'kmeans_fit_table: feature_cols must name at least one column, none NULL'
             USING ERRCODE = '22023';
@@ -1377,10 +1387,7 @@ BEGIN
     IF max_iter < 1 OR tol < 0 OR tol = 'NaN' THEN
         RAISE EXCEPTION 'kmeans_fit_distributed: need max_iter >= 1 and tol >= 0' USING ERRCODE = '22023';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
-        RAISE EXCEPTION 'kmeans_fit_distributed: relation with OID % does not exist', relation::oid
-            USING ERRCODE = '42P01';
-    END IF;
+    PERFORM crm._require_relation(relation, 'kmeans_fit_distributed', 'relation');
     IF cardinality(feature_cols) = 0 OR array_position(feature_cols, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'kmeans_fit_distributed: feature_cols must name at least one column, none NULL'
             USING ERRCODE = '22023';

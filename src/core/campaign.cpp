@@ -35,6 +35,18 @@ void check_confidence(double confidence) {
         throw_invalid("confidence must be between 0 and 1 (exclusive), got " + std::to_string(confidence));
 }
 
+namespace {
+// Both campaign states carry the confidence of their rows; an empty state
+// takes the other's, two non-empty states must agree.
+void merge_confidence(double& mine, bool mine_empty, double theirs, bool theirs_empty) {
+    if (mine_empty) {
+        mine = theirs;
+    } else if (!theirs_empty && theirs != mine) {
+        throw_invalid("confidence must be the same on every row");
+    }
+}
+}  // namespace
+
 void MeanAccumulator::add(double x) {
     ++n;
     const double delta = x - mean;
@@ -67,10 +79,8 @@ void UpliftState::add(bool is_treatment, double revenue) {
 }
 
 void UpliftState::merge(const UpliftState& other) {
-    if (other.confidence != confidence && other.treated.n + other.control.n + other.skipped > 0 &&
-        treated.n + control.n + skipped > 0)
-        throw_invalid("confidence must be the same on every row");
-    if (treated.n + control.n + skipped == 0) confidence = other.confidence;
+    merge_confidence(confidence, treated.n + control.n + skipped == 0, other.confidence,
+                     other.treated.n + other.control.n + other.skipped == 0);
     treated.merge(other.treated);
     control.merge(other.control);
     skipped += other.skipped;
@@ -141,10 +151,8 @@ void ConversionState::add(bool is_treatment, bool converted) {
 }
 
 void ConversionState::merge(const ConversionState& o) {
-    const bool mine = treated_n + control_n + skipped > 0;
-    const bool theirs = o.treated_n + o.control_n + o.skipped > 0;
-    if (mine && theirs && o.confidence != confidence) throw_invalid("confidence must be the same on every row");
-    if (!mine) confidence = o.confidence;
+    merge_confidence(confidence, treated_n + control_n + skipped == 0, o.confidence,
+                     o.treated_n + o.control_n + o.skipped == 0);
     treated_n += o.treated_n;
     treated_converted += o.treated_converted;
     control_n += o.control_n;

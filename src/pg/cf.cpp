@@ -66,6 +66,7 @@ struct RawRatings {
     std::int64_t skipped;
     const char* problem;
     std::uint64_t limit_bytes;
+    bool over_limit;
 };
 
 void collect_rating(TupleTableSlot* slot, void* arg) {
@@ -73,6 +74,7 @@ void collect_rating(TupleTableSlot* slot, void* arg) {
     if (r->problem != nullptr) return;
     if ((r->count + 1) * 120 > r->limit_bytes) {  // the matrix would not fit: stop storing
         r->problem = "the rating matrix would need more than crm.max_fit_memory";
+        r->over_limit = true;
         return;
     }
     if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2]) {
@@ -110,7 +112,7 @@ std::vector<crm::Rating> load_ratings(crm::pg::SpiSession& spi, const Columns& c
         return r;
     });
     spi.stream(sql, {}, {}, &collect_rating, raw);
-    if (raw->problem != nullptr && std::string(raw->problem).find("max_fit_memory") != std::string::npos)
+    if (raw->over_limit)
         crm::throw_error(crm::ErrorKind::OutOfMemory, raw->problem,
                          "Filter the ratings (a view of recent or active users) or raise crm.max_fit_memory.");
     if (raw->problem != nullptr) crm::throw_invalid(raw->problem);

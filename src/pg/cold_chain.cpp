@@ -57,10 +57,6 @@ Datum seconds_interval(double seconds) {
     });
 }
 
-SeriesAccumulator* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<SeriesAccumulator*>(PG_GETARG_POINTER(argno));
-}
-
 // The readings of a state, or nothing when there are none.
 std::vector<crm::Reading> readings_of(const SeriesAccumulator* state) {
     if (state == nullptr) return {};
@@ -128,7 +124,7 @@ std::optional<crm::CoolingFit> model_arg(FunctionCallInfo fcinfo, int argno) {
 
 CRM_FUNCTION(crm_series_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
-    SeriesAccumulator* state = state_arg(fcinfo, 0);
+    SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_in_context<SeriesAccumulator>(context);
     std::vector<double> parameters;
     for (int i = 3; i < PG_NARGS(); ++i)
@@ -156,7 +152,7 @@ CRM_FUNCTION(crm_series_deserial) {
 }
 
 CRM_FUNCTION(crm_temp_fit_final) {
-    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     const std::vector<crm::Reading> readings = readings_of(state);
     if (readings.empty()) PG_RETURN_NULL();
     const double ambient = parameter(state, 0);
@@ -166,7 +162,7 @@ CRM_FUNCTION(crm_temp_fit_final) {
 }
 
 static Datum time_beyond_final(FunctionCallInfo fcinfo, bool above) {
-    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     const std::vector<crm::Reading> readings = readings_of(state);
     const double limit = parameter(state, 0);
     if (readings.empty() || std::isnan(limit)) PG_RETURN_NULL();
@@ -177,7 +173,7 @@ CRM_FUNCTION(crm_time_above_final) { return time_beyond_final(fcinfo, true); }
 CRM_FUNCTION(crm_time_below_final) { return time_beyond_final(fcinfo, false); }
 
 CRM_FUNCTION(crm_mkt_final) {
-    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     const std::vector<crm::Reading> readings = readings_of(state);
     if (readings.empty()) PG_RETURN_NULL();
     const double kj = state->parameters().empty() ? 83.144 : parameter(state, 0);
@@ -190,7 +186,7 @@ CRM_FUNCTION(crm_mkt_final) {
 // Status of one shipment for crm.cold_chain_alerts. Parameters: upper limit,
 // lower limit (NaN: none), horizon (seconds), as_of (seconds).
 CRM_FUNCTION(crm_cold_chain_status_final) {
-    const SeriesAccumulator* state = state_arg(fcinfo, 0);
+    const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     const std::vector<crm::Reading> readings = readings_of(state);
     if (readings.empty()) PG_RETURN_NULL();
     const double upper = parameter(state, 0), lower = parameter(state, 1);

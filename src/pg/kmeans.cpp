@@ -149,10 +149,6 @@ const OptionsCache& options_from_row(FunctionCallInfo fcinfo, int argno) {
     return cache;
 }
 
-KMeansFitState* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<KMeansFitState*>(PG_GETARG_POINTER(argno));
-}
-
 [[noreturn]] void too_much_memory(std::size_t need) {
     crm::throw_error(crm::ErrorKind::OutOfMemory,
                      "k-means fit would need more than crm.max_fit_memory (" +
@@ -185,7 +181,7 @@ void report_progress(int init, int iteration, double inertia, void* arg) {
 
 CRM_FUNCTION(crm_kmeans_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_fit");
-    KMeansFitState* state = state_arg(fcinfo, 0);
+    KMeansFitState* state = crm::pg::state_arg<KMeansFitState>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_in_context<KMeansFitState>(context);
     if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "k-means options (or k) must not be NULL");
     if (get_fn_expr_argtype(fcinfo->flinfo, 2) == INT4OID) {
@@ -223,7 +219,7 @@ CRM_FUNCTION(crm_kmeans_deserial) {
 }
 
 CRM_FUNCTION(crm_kmeans_final) {
-    const KMeansFitState* state = state_arg(fcinfo, 0);
+    const KMeansFitState* state = crm::pg::state_arg<KMeansFitState>(fcinfo, 0);
     if (state == nullptr) PG_RETURN_NULL();
     if (state->skipped_rows > 0) {
         const long long skipped = state->skipped_rows;
@@ -448,16 +444,11 @@ CRM_FUNCTION(crm_kmeans_merge_bytea) {
 
 // ---- one Lloyd step over distributed data ----
 
-namespace {
-crm::LloydStep* step_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<crm::LloydStep*>(PG_GETARG_POINTER(argno));
-}
-}  // namespace
 
 // crm.kmeans_step(features, model): transition
 CRM_FUNCTION(crm_kmeans_step_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
-    crm::LloydStep* state = step_arg(fcinfo, 0);
+    crm::LloydStep* state = crm::pg::state_arg<crm::LloydStep>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_in_context<crm::LloydStep>(context);
     if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "model must not be NULL");
     if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without features is skipped
@@ -479,7 +470,7 @@ CRM_FUNCTION(crm_kmeans_step_deserial) {
 }
 
 CRM_FUNCTION(crm_kmeans_step_final) {
-    const crm::LloydStep* state = step_arg(fcinfo, 0);
+    const crm::LloydStep* state = crm::pg::state_arg<crm::LloydStep>(fcinfo, 0);
     if (state == nullptr || !state->has_model()) PG_RETURN_NULL();
     return model_datum(state->next_model());
 }

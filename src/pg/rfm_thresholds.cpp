@@ -27,10 +27,6 @@ namespace {
 using crm::RfmAccumulator;
 using crm::pg::pg_guard;
 
-RfmAccumulator* state_arg(FunctionCallInfo fcinfo, int argno) {
-    return PG_ARGISNULL(argno) ? nullptr : reinterpret_cast<RfmAccumulator*>(PG_GETARG_POINTER(argno));
-}
-
 // Raw bytes of a varlena, for comparing a cached value with a new one.
 std::vector<std::uint8_t> varlena_bytes(const void* ptr) {
     const auto* v = static_cast<const struct varlena*>(ptr);
@@ -106,7 +102,7 @@ Jsonb* jsonb_arg_or_null(FunctionCallInfo fcinfo, int argno) {
 
 CRM_FUNCTION(crm_rfm_thresholds_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.rfm_thresholds");
-    RfmAccumulator* state = state_arg(fcinfo, 0);
+    RfmAccumulator* state = crm::pg::state_arg<RfmAccumulator>(fcinfo, 0);
     const int bins = PG_NARGS() > 4 ? (PG_ARGISNULL(4) ? -1 : PG_GETARG_INT32(4)) : 5;
     if (bins == -1) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "bins must not be NULL");
     // SQL aggregate convention: rows with a NULL input are ignored.
@@ -130,7 +126,7 @@ CRM_FUNCTION(crm_rfm_thresholds_deserial) {
 }
 
 CRM_FUNCTION(crm_rfm_thresholds_final) {
-    const RfmAccumulator* state = state_arg(fcinfo, 0);
+    const RfmAccumulator* state = crm::pg::state_arg<RfmAccumulator>(fcinfo, 0);
     if (state == nullptr || state->sample.size() == 0) PG_RETURN_NULL();
     const crm::RfmThresholds t = state->sample.thresholds(state->bins);
     const TupleDesc desc = crm::pg::result_tupdesc(fcinfo);
