@@ -7,7 +7,12 @@ CORE_SRCS = $(wildcard src/core/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# The install script of the current version is built from one module per
+# feature (sql/install/<module>.sql, in this order); released versions' install
+# scripts and the upgrade scripts between versions are frozen files.
+INSTALL_MODULES = header common rfm weighted_score campaign cold_chain kmeans cf bi
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out, in this order.
 REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf partial_combine bridge
@@ -29,6 +34,9 @@ include $(PGXS)
 .PHONY: dist
 dist:
 	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_MODULES:%=sql/install/%.sql) Makefile
+	cat $(INSTALL_MODULES:%=sql/install/%.sql) > $@
 
 # Headers are not tracked by PGXS: rebuild objects when any header changes.
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)

@@ -14,6 +14,19 @@ namespace crm {
 
 namespace {
 
+// The mean of n finite values, finite too: the plain sum first (exact for the
+// usual ratings), and where it overflows (ratings near 1e308) the sum of
+// value / n, whose every partial sum stays within the largest double.
+template <typename T, typename Value>
+double finite_mean(const T* values, std::size_t n, Value value) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) sum += value(values[i]);
+    if (std::isfinite(sum)) return sum / static_cast<double>(n);
+    double scaled = 0.0;
+    for (std::size_t i = 0; i < n; ++i) scaled += value(values[i]) / static_cast<double>(n);
+    return scaled;
+}
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 using Index = RatingMatrix::Index;
 
@@ -422,7 +435,9 @@ std::vector<int> assign_folds(const std::vector<int>& fold_of, std::size_t rows,
             fold[r] = f;
     }
     std::mt19937_64 engine(seed);
+    InterruptTicker ticker;
     for (std::size_t j = free_rows.size(); j-- > 1;) {
+        ticker.tick();
         const std::size_t pick = static_cast<std::size_t>(engine() % (static_cast<std::uint64_t>(j) + 1));
         std::swap(free_rows[j], free_rows[pick]);
     }
@@ -483,8 +498,10 @@ void check_topn_options(const TopNOptions& o) {
                       "neighbour vectors co_rated for the other similarities.");
 }
 
-RatingMatrix::RatingMatrix(std::vector<Rating> ratings)
-    : global_mean_(kNaN), min_rating_(kNaN), max_rating_(kNaN) {
+RatingMatrix::RatingMatrix(std::vector<Rating> ratings, std::pmr::memory_resource* memory)
+    : user_keys_(memory), item_keys_(memory), user_offsets_(memory), user_items_(memory), user_values_(memory),
+      item_offsets_(memory), item_users_(memory), item_values_(memory), user_means_(memory),
+      global_mean_(kNaN), min_rating_(kNaN), max_rating_(kNaN) {
     for (std::size_t r = 0; r < ratings.size(); ++r)
         if (!std::isfinite(ratings[r].rating))
             throw_invalid("rating must be a finite number, got " +
@@ -507,11 +524,11 @@ RatingMatrix::RatingMatrix(std::vector<Rating> ratings)
     std::size_t out = 0;
     for (std::size_t r = 0; r < ratings.size();) {
         std::size_t end = r + 1;
-        double sum = ratings[r].rating;
         while (end < ratings.size() && ratings[end].user == ratings[r].user && ratings[end].item == ratings[r].item)
-            sum += ratings[end++].rating;
+            ++end;
+        const double mean = finite_mean(&ratings[r], end - r, [](const Rating& x) { return x.rating; });
         ratings[out] = ratings[r];
-        ratings[out].rating = sum / static_cast<double>(end - r);
+        ratings[out].rating = mean;
         ++out;
         r = end;
     }
@@ -559,21 +576,25 @@ RatingMatrix::RatingMatrix(std::vector<Rating> ratings)
     item_values_.resize(user_items_.size());
     std::vector<std::size_t> next(item_offsets_.begin(), item_offsets_.end() - 1);
     user_means_.resize(user_keys_.size());
+    const auto identity = [](double x) { return x; };
     double total = 0.0;
     for (std::size_t u = 0; u < user_keys_.size(); ++u) {
-        double sum = 0.0;
         for (std::size_t e = user_offsets_[u]; e < user_offsets_[u + 1]; ++e) {
             const std::size_t slot = next[user_items_[e]]++;
             item_users_[slot] = static_cast<Index>(u);
             item_values_[slot] = user_values_[e];
-            sum += user_values_[e];
         }
-        user_means_[u] = sum / static_cast<double>(user_offsets_[u + 1] - user_offsets_[u]);
+        const std::size_t count = user_offsets_[u + 1] - user_offsets_[u];
+        const double sum = std::accumulate(user_values_.begin() + static_cast<std::ptrdiff_t>(user_offsets_[u]),
+                                           user_values_.begin() + static_cast<std::ptrdiff_t>(user_offsets_[u + 1]), 0.0);
+        user_means_[u] = std::isfinite(sum) ? sum / static_cast<double>(count)
+                                            : finite_mean(user_values_.data() + user_offsets_[u], count, identity);
         total += sum;
         ticker.tick();
     }
     if (!user_values_.empty()) {
-        global_mean_ = total / static_cast<double>(user_values_.size());
+        global_mean_ = std::isfinite(total) ? total / static_cast<double>(user_values_.size())
+                                            : finite_mean(user_values_.data(), user_values_.size(), identity);
         const auto [lo, hi] = std::minmax_element(user_values_.begin(), user_values_.end());
         min_rating_ = *lo;
         max_rating_ = *hi;
@@ -698,10 +719,34 @@ std::vector<FoldMetrics> cross_validate(const std::vector<Rating>& ratings, cons
                       " entries for " + std::to_string(ratings.size()) + " ratings");
     for (const Rating& r : ratings)
         if (!std::isfinite(r.rating)) throw_invalid("rating must be a finite number");
-    const std::vector<int> fold = assign_folds(fold_of, ratings.size(), folds, seed);
+    if (!ratings.empty() && static_cast<std::size_t>(folds) > ratings.size())
+        throw_invalid("folds must not exceed the number of ratings (" + std::to_string(ratings.size()) + "), got " +
+                      std::to_string(folds));
+    // The folds are a function of the rows' contents, not of the order the
+    // table delivered them in (a parallel plan, VACUUM FULL or a restore
+    // changes that order): shuffle a canonical order.
+    std::vector<std::size_t> order(ratings.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&ratings](std::size_t a, std::size_t b) {
+        const Rating& x = ratings[a];
+        const Rating& y = ratings[b];
+        if (x.user != y.user) return x.user < y.user;
+        if (x.item != y.item) return x.item < y.item;
+        return x.rating < y.rating;
+    });
+    check_interrupts();
+    std::vector<int> canonical_fold_of;
+    if (!fold_of.empty()) {
+        canonical_fold_of.resize(order.size());
+        for (std::size_t r = 0; r < order.size(); ++r) canonical_fold_of[r] = fold_of[order[r]];
+    }
+    const std::vector<int> canonical_fold = assign_folds(canonical_fold_of, ratings.size(), folds, seed);
+    std::vector<int> fold(ratings.size());
+    for (std::size_t r = 0; r < order.size(); ++r) fold[order[r]] = canonical_fold[r];
 
     std::vector<FoldMetrics> result;
     for (int f = 0; f < folds; ++f) {
+        check_interrupts();
         std::vector<Rating> train, test;
         for (std::size_t r = 0; r < ratings.size(); ++r) (fold[r] == f ? test : train).push_back(ratings[r]);
         const RatingMatrix model(std::move(train));

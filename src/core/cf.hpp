@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <memory_resource>
 #include <vector>
 
 namespace crm {
@@ -90,7 +91,11 @@ public:
         std::size_t size = 0;
     };
 
-    explicit RatingMatrix(std::vector<Rating> ratings);
+    // The matrix's arrays come from `memory` (the adapter passes a resource
+    // over a PostgreSQL memory context, so a cached matrix is visible in
+    // pg_backend_memory_contexts; the core never knows).
+    explicit RatingMatrix(std::vector<Rating> ratings,
+                          std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
     std::size_t users() const { return user_keys_.size(); }
     std::size_t items() const { return item_keys_.size(); }
@@ -115,15 +120,15 @@ public:
     std::size_t item_popularity(std::size_t i) const { return item_offsets_[i + 1] - item_offsets_[i]; }
 
 private:
-    std::vector<std::int64_t> user_keys_;
-    std::vector<std::int64_t> item_keys_;
-    std::vector<std::size_t> user_offsets_;  // users() + 1 entries into user_items_/user_values_
-    std::vector<Index> user_items_;
-    std::vector<double> user_values_;
-    std::vector<std::size_t> item_offsets_;  // items() + 1 entries into item_users_/item_values_
-    std::vector<Index> item_users_;
-    std::vector<double> item_values_;
-    std::vector<double> user_means_;
+    std::pmr::vector<std::int64_t> user_keys_;
+    std::pmr::vector<std::int64_t> item_keys_;
+    std::pmr::vector<std::size_t> user_offsets_;  // users() + 1 entries into user_items_/user_values_
+    std::pmr::vector<Index> user_items_;
+    std::pmr::vector<double> user_values_;
+    std::pmr::vector<std::size_t> item_offsets_;  // items() + 1 entries into item_users_/item_values_
+    std::pmr::vector<Index> item_users_;
+    std::pmr::vector<double> item_values_;
+    std::pmr::vector<double> user_means_;
     double global_mean_;
     double min_rating_;
     double max_rating_;

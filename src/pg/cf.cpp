@@ -5,12 +5,9 @@
 //   crm.cf_evaluate(ratings, ..., folds, k, similarity, seed, relevant_threshold, n)
 //
 // Every call reads the ratings with the caller's privileges (row-level
-// security applies). A backend keeps the last rating matrix it built only for
-// a table registered with crm.cf_track_changes: a statement trigger bumps the
-// table's row in crm.cf_table_versions (transactionally), and the cached matrix
-// is used only while the version the caller's snapshot sees is the one it was
-// built from, the table has no row-level security, the caller may read it and
-// the trigger is in place. So a new rating changes the next recommendation.
+// security applies), or serves a matrix the backend cached for a table
+// registered with crm.cf_track_changes, when that gives the same rows
+// (cf_cache.hpp). So a new rating changes the next recommendation.
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -22,6 +19,7 @@
 #include "interrupts.hpp"
 
 #include "bridge.hpp"
+#include "cf_cache.hpp"
 #include "datum_convert.hpp"
 #include "progress.hpp"
 #include "relation.hpp"
@@ -32,10 +30,7 @@ namespace {
 
 using crm::pg::pg_guard;
 
-struct Columns {
-    crm::pg::RelationRef rel;
-    crm::pg::ColumnRef user, item, rating;
-};
+using Columns = crm::pg::RatingColumns;
 
 Columns resolve(FunctionCallInfo fcinfo) {
     const char* names[] = {"ratings", "user_col", "item_col", "rating_col"};
@@ -54,153 +49,6 @@ Columns resolve(FunctionCallInfo fcinfo) {
         crm::throw_error(crm::ErrorKind::DatatypeMismatch,
                          "rating_col \"" + c.rating.name + "\" must be numeric, not " + c.rating.type_name);
     return c;
-}
-
-// Rows as they stream out of SPI, in PostgreSQL memory (C only while filling).
-struct RawRatings {
-    MemoryContext context;
-    std::uint64_t capacity, count;
-    std::int64_t* users;
-    std::int64_t* items;
-    double* values;
-    std::int64_t skipped;
-    const char* problem;
-    std::uint64_t limit_bytes;
-    bool over_limit;
-};
-
-void collect_rating(TupleTableSlot* slot, void* arg) {
-    auto* r = static_cast<RawRatings*>(arg);
-    if (r->problem != nullptr) return;
-    if ((r->count + 1) * 120 > r->limit_bytes) {  // the matrix would not fit: stop storing
-        r->problem = "the rating matrix would need more than crm.max_fit_memory";
-        r->over_limit = true;
-        return;
-    }
-    if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2]) {
-        r->skipped++;
-        return;
-    }
-    const double v = DatumGetFloat8(slot->tts_values[2]);
-    if (!std::isfinite(v)) {
-        r->problem = "ratings must be finite numbers (found NaN or Infinity)";
-        return;
-    }
-    if (r->count == r->capacity) {
-        const std::uint64_t cap = r->capacity == 0 ? 4096 : r->capacity * 2;
-        r->users = static_cast<std::int64_t*>(r->users ? repalloc_huge(r->users, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
-        r->items = static_cast<std::int64_t*>(r->items ? repalloc_huge(r->items, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
-        r->values = static_cast<double*>(r->values ? repalloc_huge(r->values, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
-        r->capacity = cap;
-    }
-    r->users[r->count] = DatumGetInt64(slot->tts_values[0]);
-    r->items[r->count] = DatumGetInt64(slot->tts_values[1]);
-    r->values[r->count] = v;
-    if ((++r->count & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
-}
-
-std::vector<crm::Rating> load_ratings(crm::pg::SpiSession& spi, const Columns& c, std::int64_t* skipped) {
-    const std::string rating_expr = c.rating.quoted_name + (c.rating.type == CASHOID ? "::pg_catalog.numeric" : "") +
-                                    (c.rating.type == BOOLOID ? "::pg_catalog.int4" : "") + "::pg_catalog.float8";
-    const std::string sql = "SELECT " + c.user.quoted_name + "::pg_catalog.int8, " + c.item.quoted_name +
-                            "::pg_catalog.int8, " + rating_expr + " FROM " + c.rel.quoted_name;
-    const std::uint64_t limit = crm::pg::max_fit_memory_bytes();
-    RawRatings* raw = pg_guard([limit] {
-        auto* r = static_cast<RawRatings*>(palloc0(sizeof(RawRatings)));
-        r->context = AllocSetContextCreate(CurrentMemoryContext, "crm cf ratings", ALLOCSET_DEFAULT_SIZES);
-        r->limit_bytes = limit;  // about 120 bytes per rating: matrix, indexes and the rows read
-        return r;
-    });
-    spi.stream(sql, {}, {}, &collect_rating, raw);
-    if (raw->over_limit)
-        crm::throw_error(crm::ErrorKind::OutOfMemory, raw->problem,
-                         "Filter the ratings (a view of recent or active users) or raise crm.max_fit_memory.");
-    if (raw->problem != nullptr) crm::throw_invalid(raw->problem);
-    std::vector<crm::Rating> out(raw->count);
-    for (std::uint64_t i = 0; i < raw->count; ++i) out[i] = {raw->users[i], raw->items[i], raw->values[i]};
-    *skipped = raw->skipped;
-    MemoryContext ctx = raw->context;
-    pg_guard([ctx] { MemoryContextDelete(ctx); });
-    return out;
-}
-
-// The backend's cached matrix (see the header comment).
-struct MatrixCache {
-    Oid relid = InvalidOid;
-    std::string columns;
-    std::int64_t version = -1;
-    TransactionId version_xmin = InvalidTransactionId;
-    std::optional<crm::RatingMatrix> matrix;
-};
-MatrixCache& backend_cache() {
-    static MatrixCache cache;
-    return cache;
-}
-
-// The table's change version (and the transaction that wrote it) when caching
-// is safe for this caller, else nothing. The writer's xid tells a committed
-// bump from a rolled-back one that happened to reach the same number.
-struct TableVersion {
-    std::int64_t version;
-    TransactionId xmin;
-};
-std::optional<TableVersion> cacheable_version(crm::pg::SpiSession& spi, Oid relid) {
-    struct Out {
-        bool found;
-        std::int64_t version;
-        TransactionId xmin;
-    };
-    Out out{false, 0, InvalidTransactionId};
-    Out* outp = &out;
-    spi.stream(
-        "SELECT v.version, v.xmin FROM pg_catalog.pg_class c "
-        "JOIN crm.cf_table_versions v ON v.relid = c.oid "
-        "JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid AND t.tgname = 'crm_cf_track_changes' "
-        "  AND t.tgenabled = 'O' AND t.tgfoid = 'crm._cf_bump_version()'::pg_catalog.regprocedure "
-        "WHERE c.oid = $1 AND NOT c.relrowsecurity AND pg_catalog.has_table_privilege(c.oid, 'SELECT')",
-        {OIDOID}, {ObjectIdGetDatum(relid)},
-        [](TupleTableSlot* slot, void* arg) {
-            auto* o = static_cast<Out*>(arg);
-            if (!slot->tts_isnull[0] && !slot->tts_isnull[1]) {
-                o->found = true;
-                o->version = DatumGetInt64(slot->tts_values[0]);
-                o->xmin = DatumGetTransactionId(slot->tts_values[1]);
-            }
-        },
-        outp);
-    if (!out.found) return std::nullopt;
-    // A version written by this very transaction may still be rolled back: do not cache on it.
-    if (TransactionIdIsCurrentTransactionId(out.xmin)) return std::nullopt;
-    return TableVersion{out.version, out.xmin};
-}
-
-// The matrix for this call: the cached one when valid, else loaded now.
-const crm::RatingMatrix& matrix_for(crm::pg::SpiSession& spi, const Columns& c,
-                                    std::optional<crm::RatingMatrix>& uncached) {
-    const std::string columns = c.user.name + "\x1f" + c.item.name + "\x1f" + c.rating.name;
-    const std::optional<TableVersion> version = cacheable_version(spi, c.rel.relid);
-    MatrixCache& cache = backend_cache();
-    if (version && cache.matrix && cache.relid == c.rel.relid && cache.columns == columns &&
-        cache.version == version->version && cache.version_xmin == version->xmin)
-        return *cache.matrix;
-    std::int64_t skipped = 0;
-    std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
-    if (skipped > 0)
-        pg_guard([skipped] {
-            ereport(NOTICE, (errmsg("skipped %lld rating rows with a NULL user, item or rating",
-                                    static_cast<long long>(skipped))));
-        });
-    if (!version) {
-        uncached.emplace(std::move(ratings));
-        return *uncached;
-    }
-    cache.matrix.reset();
-    cache.matrix.emplace(std::move(ratings));
-    cache.relid = c.rel.relid;
-    cache.columns = columns;
-    cache.version = version->version;
-    cache.version_xmin = version->xmin;
-    return *cache.matrix;
 }
 
 std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const char* name) {
@@ -275,7 +123,7 @@ CRM_FUNCTION(crm_cf_predict) {
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
-    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     std::vector<std::pair<std::int64_t, std::int64_t>> pairs(users.size());
     for (std::size_t i = 0; i < users.size(); ++i) pairs[i] = {users[i], items[i]};
     const std::vector<double> predictions = crm::predict(m, pairs, o);
@@ -297,7 +145,7 @@ CRM_FUNCTION(crm_cf_recommend) {
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
-    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     const std::vector<crm::Recommendation> recs = crm::recommend(m, user, o);
     for (std::size_t r = 0; r < recs.size(); ++r) {
         Datum v[4] = {Int64GetDatum(recs[r].item), Float8GetDatum(recs[r].score),
@@ -318,7 +166,7 @@ CRM_FUNCTION(crm_cf_recommend_batch) {
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
-    const crm::RatingMatrix& m = matrix_for(spi, c, uncached);
+    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     if (!users) {
         users.emplace(m.users());
         for (std::size_t u = 0; u < m.users(); ++u) (*users)[u] = m.user_key(u);
@@ -367,7 +215,7 @@ CRM_FUNCTION(crm_cf_evaluate) {
     progress.update("crm.cf_evaluate reading the ratings", true);
     crm::pg::SpiSession spi;
     std::int64_t skipped = 0;
-    const std::vector<crm::Rating> ratings = load_ratings(spi, c, &skipped);
+    const std::vector<crm::Rating> ratings = crm::pg::load_ratings(spi, c, &skipped);
     spi.finish();
     progress.update("crm.cf_evaluate " + std::to_string(ratings.size()) + " ratings, " + std::to_string(folds) +
                     " folds", true);

@@ -6,9 +6,11 @@
 
 namespace {
 int max_fit_memory_kb = 1024 * 1024;  // 1 GB
+int cf_cache_memory_kb = 256 * 1024;  // 256 MB
 }
 
 std::size_t crm::pg::max_fit_memory_bytes() { return static_cast<std::size_t>(max_fit_memory_kb) * 1024; }
+std::size_t crm::pg::cf_cache_memory_bytes() { return static_cast<std::size_t>(cf_cache_memory_kb) * 1024; }
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -22,6 +24,11 @@ void _PG_init(void) {
                             "Largest memory a model fit may hold (points and work arrays).",
                             "A fit that would need more fails with an error suggesting sample_size.",
                             &max_fit_memory_kb, 1024 * 1024, 1024, INT_MAX, PGC_USERSET, GUC_UNIT_KB, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("crm.cf_cache_memory",
+                            "Largest memory the rating matrices cached by one backend may hold together.",
+                            "Least recently used matrices are dropped first; a larger matrix is read on every call.",
+                            &cf_cache_memory_kb, 256 * 1024, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB, nullptr,
                             nullptr, nullptr);
     MarkGUCPrefixReserved("crm");
 }

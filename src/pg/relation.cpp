@@ -48,6 +48,7 @@ ColumnRef resolve_column(const RelationRef& rel, const std::string& column, cons
                         argname + ")");
     ColumnRef ref;
     ref.name = column;
+    ref.attnum = attnum;
     ref.type = pg_guard([relid, attnum] { return get_atttype(relid, attnum); });
     ref.quoted_name = owned(pg_guard([colname] { return quote_identifier(colname); }));
     ref.type_name = type_name(ref.type);

@@ -18,6 +18,7 @@ struct ColumnRef {
     std::string name;
     std::string quoted_name;  // quoted identifier, safe to splice into SQL
     Oid type = InvalidOid;
+    AttrNumber attnum = InvalidAttrNumber;
     std::string type_name;  // format_type_be
 };
 

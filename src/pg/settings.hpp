@@ -7,5 +7,8 @@ namespace crm::pg {
 
 // crm.max_fit_memory: the most memory a model fit may hold, in bytes.
 std::size_t max_fit_memory_bytes();
+// crm.cf_cache_memory: the most memory a backend's cached rating matrices may
+// hold together, in bytes.
+std::size_t cf_cache_memory_bytes();
 
 }  // namespace crm::pg

@@ -1,0 +1,48 @@
+// The backend's cache of rating matrices for crm.cf_* calls.
+//
+// A matrix is served from the cache only when a fresh query would give the
+// same rows to this caller:
+//  * the table is registered (crm.cf_track_changes: a statement trigger,
+//    enabled ALWAYS, covering INSERT, UPDATE, DELETE and TRUNCATE), and is a
+//    plain table that is neither a partition nor an inheritance parent or
+//    child (their rows change without the table's own statement triggers
+//    firing), with no row-level security;
+//  * nothing changed: the same table version (row of crm.cf_table_versions
+//    and the transaction that wrote it), the same storage (relfilenode: a
+//    rewrite such as ALTER COLUMN ... TYPE changes it), the same trigger (a
+//    re-registration retires older matrices) and the same columns (attnum
+//    and type);
+//  * the caller may read it now: the columns are read with a probe query
+//    (LIMIT 0) that checks exactly what a fresh query checks (schema USAGE,
+//    table or column SELECT).
+// Matrices live in memory contexts under "crm cf cache" (visible in
+// pg_backend_memory_contexts), at most crm.cf_cache_memory in total, least
+// recently used first out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cf.hpp"
+
+#include "relation.hpp"
+#include "spi_session.hpp"
+
+namespace crm::pg {
+
+struct RatingColumns {
+    RelationRef rel;
+    ColumnRef user, item, rating;
+};
+
+// The matrix for this call: cached when valid, else read now (and cached when
+// the table may be). `uncached` holds a matrix that must not be kept.
+const crm::RatingMatrix& rating_matrix(SpiSession& spi, const RatingColumns& c,
+                                       std::optional<crm::RatingMatrix>& uncached);
+
+// Reads the rating rows (user, item, rating as float8) with the caller's
+// privileges, within crm.max_fit_memory; NULL rows are counted in *skipped.
+std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, std::int64_t* skipped);
+
+}  // namespace crm::pg
