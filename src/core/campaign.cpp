@@ -6,6 +6,7 @@
 #include <string>
 
 #include "byte_io.hpp"
+#include "checked_count.hpp"
 #include "errors.hpp"
 
 namespace crm {
@@ -27,6 +28,19 @@ MeanAccumulator read_accumulator(ByteReader& r) {
     if (a.n < 0 || !std::isfinite(a.mean) || !std::isfinite(a.m2) || a.m2 < 0)
         throw Error(ErrorKind::InvalidBinary, "invalid campaign uplift state value: bad accumulator");
     return a;
+}
+// The critical value of a two-sided interval: the upper (1 - confidence) / 2
+// quantile, taken from the upper tail so a confidence such as
+// 0.9999999999999999 keeps its precision (0.5 + confidence / 2 would round to
+// 1, where the quantile is infinite).
+template <typename Distribution>
+double two_sided_critical(const Distribution& dist, double confidence) {
+    try {
+        return boost::math::quantile(boost::math::complement(dist, (1.0 - confidence) / 2.0));
+    } catch (const std::exception&) {
+        throw_error(ErrorKind::OutOfRange, "no finite critical value for confidence " + std::to_string(confidence),
+                    "Use a confidence further from 1, such as 0.95 or 0.99.");
+    }
 }
 }  // namespace
 
@@ -64,7 +78,7 @@ void MeanAccumulator::merge(const MeanAccumulator& other) {
     const double delta = other.mean - mean;
     mean += delta * static_cast<double>(other.n) / total;
     m2 += other.m2 + delta * delta * static_cast<double>(n) * static_cast<double>(other.n) / total;
-    n += other.n;
+    n = add_counts(n, other.n, "group");
 }
 
 double MeanAccumulator::sample_variance() const {
@@ -83,7 +97,7 @@ void UpliftState::merge(const UpliftState& other) {
                      other.treated.n + other.control.n + other.skipped == 0);
     treated.merge(other.treated);
     control.merge(other.control);
-    skipped += other.skipped;
+    skipped = add_counts(skipped, other.skipped, "skipped row");
 }
 
 std::vector<std::uint8_t> UpliftState::serialize() const {
@@ -100,7 +114,7 @@ UpliftState UpliftState::deserialize(const std::uint8_t* data, std::size_t size)
     UpliftState s;
     s.treated = read_accumulator(r);
     s.control = read_accumulator(r);
-    s.skipped = r.i64();
+    s.skipped = stored_count(r.i64(), "skipped row");
     s.confidence = r.f64();
     r.expect_end();
     if (s.skipped < 0 || !(s.confidence > 0.0 && s.confidence < 1.0))
@@ -130,7 +144,7 @@ UpliftResult welch_uplift(const UpliftState& s, double confidence) {
     const double df = (a + b) * (a + b) /
                       (a * a / static_cast<double>(s.treated.n - 1) + b * b / static_cast<double>(s.control.n - 1));
     const boost::math::students_t dist(df);
-    const double t_crit = boost::math::quantile(dist, 0.5 + confidence / 2.0);
+    const double t_crit = two_sided_critical(dist, confidence);
     const double t = uplift / se;
     out.std_error = se;
     out.df = df;
@@ -153,11 +167,11 @@ void ConversionState::add(bool is_treatment, bool converted) {
 void ConversionState::merge(const ConversionState& o) {
     merge_confidence(confidence, treated_n + control_n + skipped == 0, o.confidence,
                      o.treated_n + o.control_n + o.skipped == 0);
-    treated_n += o.treated_n;
-    treated_converted += o.treated_converted;
-    control_n += o.control_n;
-    control_converted += o.control_converted;
-    skipped += o.skipped;
+    treated_n = add_counts(treated_n, o.treated_n, "treated");
+    treated_converted = add_counts(treated_converted, o.treated_converted, "treated conversion");
+    control_n = add_counts(control_n, o.control_n, "control");
+    control_converted = add_counts(control_converted, o.control_converted, "control conversion");
+    skipped = add_counts(skipped, o.skipped, "skipped row");
 }
 
 std::vector<std::uint8_t> ConversionState::serialize() const {
@@ -174,11 +188,11 @@ std::vector<std::uint8_t> ConversionState::serialize() const {
 ConversionState ConversionState::deserialize(const std::uint8_t* data, std::size_t size) {
     ByteReader r(data, size, tags::conversion_state, kStateVersion, "conversion uplift state");
     ConversionState s;
-    s.treated_n = r.i64();
-    s.treated_converted = r.i64();
-    s.control_n = r.i64();
-    s.control_converted = r.i64();
-    s.skipped = r.i64();
+    s.treated_n = stored_count(r.i64(), "treated");
+    s.treated_converted = stored_count(r.i64(), "treated conversion");
+    s.control_n = stored_count(r.i64(), "control");
+    s.control_converted = stored_count(r.i64(), "control conversion");
+    s.skipped = stored_count(r.i64(), "skipped row");
     s.confidence = r.f64();
     r.expect_end();
     if (!(s.confidence > 0.0 && s.confidence < 1.0))
@@ -208,7 +222,7 @@ ConversionResult conversion_uplift(const ConversionState& s, double confidence) 
     out.incremental_conversions = (p1 - p0) * n1;
     if (s.treated_n < 2 || s.control_n < 2) return out;
     const boost::math::normal standard;
-    const double z_crit = boost::math::quantile(standard, 0.5 + confidence / 2.0);
+    const double z_crit = two_sided_critical(standard, confidence);
     const double se = std::sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0);
     if (se > 0.0) {
         out.ci_low = (p1 - p0) - z_crit * se;

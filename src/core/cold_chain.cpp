@@ -4,6 +4,7 @@
 #include <array>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include <Eigen/Dense>
@@ -369,6 +370,15 @@ CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> know
     fit.converged = best && best->converged && std::isfinite(fit.t0) && std::isfinite(fit.ambient) &&
                     std::isfinite(fit.tau) && fit.tau > 0.0 && std::isfinite(fit.rmse);
     if (!fit.converged) fit.note = "did not converge";
+    // Readings that move away from a known ambient temperature (rising while
+    // it is below them) drive tau towards infinity: no curve of the model fits,
+    // and a time constant of centuries is no forecast.
+    if (fit.converged && fit.tau > kMaxTimeConstantSeconds) {
+        fit.converged = false;
+        fit.tau = std::numeric_limits<double>::quiet_NaN();
+        fit.note = known_ambient ? "the readings do not approach the given ambient temperature"
+                                 : "no finite time constant fits the readings";
+    }
     return fit;
 }
 

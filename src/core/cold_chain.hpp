@@ -16,6 +16,11 @@
 
 namespace crm {
 
+// The largest time constant a fit reports (about 285,000 years, within
+// PostgreSQL's interval range); a fit beyond it is reported as not converged.
+constexpr double kMaxTimeConstantSeconds = 9.0e12;
+
+
 struct Reading {
     double t;            // seconds since an arbitrary epoch (e.g. Unix time)
     double temperature;  // any unit; mean_kinetic_temperature needs degrees Celsius

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "byte_io.hpp"
+#include "checked_count.hpp"
 #include "errors.hpp"
 
 namespace crm {
@@ -45,7 +46,7 @@ void KMeansFitState::set_options(const KMeansOptions& o, std::int64_t sample) {
 }
 
 void KMeansFitState::merge(const KMeansFitState& other) {
-    skipped_rows += other.skipped_rows;
+    skipped_rows = add_counts(skipped_rows, other.skipped_rows, "skipped row");
     if (!other.has_options) return;
     if (!has_options) {
         has_options = true;

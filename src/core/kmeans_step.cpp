@@ -4,6 +4,7 @@
 #include <string>
 
 #include "byte_io.hpp"
+#include "checked_count.hpp"
 #include "errors.hpp"
 
 namespace crm {
@@ -47,7 +48,7 @@ void LloydStep::merge(const LloydStep& other) {
         throw_invalid("the k-means model must be the same on every row of a Lloyd step");
     for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += other.sums_[i];
     for (std::size_t c = 0; c < counts_.size(); ++c) {
-        counts_[c] += other.counts_[c];
+        counts_[c] = add_counts(counts_[c], other.counts_[c], "k-means cluster");
         sse_[c] += other.sse_[c];
     }
 }
@@ -109,7 +110,7 @@ LloydStep LloydStep::deserialize(const std::uint8_t* data, std::size_t size) {
     s.sums_ = r.f64s();
     const std::uint64_t nc = r.u64();
     if (nc > size) bad("too many counts");
-    for (std::uint64_t i = 0; i < nc; ++i) s.counts_.push_back(r.i64());
+    for (std::uint64_t i = 0; i < nc; ++i) s.counts_.push_back(stored_count(r.i64(), "k-means cluster"));
     s.sse_ = r.f64s();
     r.expect_end();
     if (s.model_bytes_.empty()) {
