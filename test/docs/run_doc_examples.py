@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run every SQL example of README.md and docs/*.md as a user copying it would.
 
-    test/docs/run_doc_examples.py [--page docs/rfm.md ...] [--scale 1] [--seed 42] [--keep] [-v]
+    test/docs/run_doc_examples.py [--page docs/rfm.md ...] [--scale 1] [--seed 42]
+                                  [--keep] [--reuse-template] [-v]
 
 Needs a running server (PGHOST/PGPORT/PGUSER, a superuser) with crm_analytics
 installed. The harness loads the bundled sample data (scripts/sample_data.sql,
@@ -9,16 +10,19 @@ schema crm_sample) and the extension into a template database once, then runs
 each page's ```sql blocks in page order in a fresh database copied from that
 template (one database per page, dropped afterwards unless --keep). Each block
 runs in its own psql session with ON_ERROR_STOP: the first error ends the block
-and is reported as page:line (the line of the failing statement) with its
-SQLSTATE and message. Blocks in other languages (sh, text, python, ...) and
-fences without a language are not run. The output is not compared with the
-page; a block passes when it runs without an error.
+and is reported as page:line (the line where the failing statement ends) with
+its SQLSTATE and message. Objects a block creates stay for the later blocks of
+its page; session settings (SET) do not carry over to the next block. Roles a
+page creates are dropped after it. Blocks in other languages (sh, text, python,
+...) and fences without a language are not run. The output is not compared
+with the page; a block passes when it runs without an error.
 
 Markers: an HTML comment on the line right before the fence changes how that
 block is run. Several directives may share one comment, separated by ';'.
 
-    <!-- doc-test: needs pg_cron -->       skipped (printed as skipped): needs a server
-                                           with pg_cron in shared_preload_libraries
+    <!-- doc-test: needs pg_cron -->       skipped (printed as skipped): pg_cron must be
+                                           preloaded, and its objects live only in the
+                                           database named by cron.database_name
     <!-- doc-test: needs shards -->        skipped: needs the postgres_fdw shard servers
     <!-- doc-test: needs role analyst -->  the harness creates the role (NOLOGIN) first
                                            and drops it after the page
