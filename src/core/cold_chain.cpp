@@ -407,8 +407,11 @@ std::optional<double> breach_time(const CoolingFit& fit, double limit, std::opti
     check_finite(t_from, "start of the search");
     const double now = predict_at(fit, t_from);
     if (now == limit) return t_from;
-    const double toward = fit.ambient - now;  // sign: direction of travel
-    if (toward == 0.0) return std::nullopt;   // resting at the ambient, away from the limit
+    // Sign: direction of travel. Far along the curve T(from) rounds to the
+    // ambient exactly; the curve still came from T0, so a shipment resting
+    // beyond its limit stays breached.
+    const double toward = now != fit.ambient ? fit.ambient - now : fit.ambient - fit.t0;
+    if (toward == 0.0) return std::nullopt;   // a flat curve, away from the limit
     if ((limit - now) * toward < 0.0) return t_from;             // already past it: breached
     if ((fit.ambient - limit) * toward <= 0.0) return std::nullopt;  // at or beyond the asymptote
     // Ta - T(t) = (Ta - T0) exp(-(t - start) / tau); solved for T(t) = limit.

@@ -360,6 +360,12 @@ TEST(ColdChainBreach, NeverAndAlreadyBreached) {
     // Already above the limit at the start: an upper limit below T0.
     EXPECT_EQ(crm::breach_time(fit, 1.0), kEpoch);
     EXPECT_EQ(crm::breach_time(fit, 2.0), kEpoch);  // exactly at the limit
+    // So far along the curve that T(from) rounds to the ambient exactly: still
+    // above the limit it crossed long ago, and never reaching one beyond the ambient.
+    const double much_later = kEpoch + 3600.0 * 1000;
+    ASSERT_EQ(crm::predict_at(fit, much_later), 20.0);
+    EXPECT_EQ(crm::breach_time(fit, 8.0, much_later), much_later);
+    EXPECT_FALSE(crm::breach_time(fit, 25.0, much_later).has_value());
     expect_error([&] { crm::breach_time(fit, std::nan("")); }, crm::ErrorKind::InvalidParameter);
     expect_error([&] { crm::breach_time(crm::CoolingFit{}, 8.0); }, crm::ErrorKind::InvalidParameter);
 }
