@@ -42,3 +42,20 @@ SELECT (crm.kmeans_info(s.m2)).iterations = (crm.kmeans_info(f.m)).iterations + 
 FROM f, LATERAL (SELECT crm.kmeans_step(ARRAY[x, y], f.m) AS m2 FROM pc) s;
 SELECT sqlstate_of($$SELECT crm.kmeans_step(ARRAY[x, y], CASE WHEN x > 5 THEN a.m ELSE b.m END)
                      FROM pc, (SELECT crm.kmeans_fit(ARRAY[x, y], 3) m FROM pc) a, (SELECT crm.kmeans_fit(ARRAY[x, y], 4) m FROM pc) b$$);
+-- One kind per partial state: every _partial state fed to every _combine
+-- aggregate. Only its own pair combines; another kind is refused with 22023
+-- (cold-chain states share one format and carry their kind) or 22P03 (another
+-- format altogether): a time_above limit is never read as a temp_fit ambient.
+CREATE TEMP TABLE pc_states AS
+SELECT 'rfm_thresholds' AS agg, crm.rfm_thresholds_partial(x, y, revenue) AS state FROM pc
+UNION ALL SELECT 'campaign_uplift', crm.campaign_uplift_partial(treated, revenue) FROM pc
+UNION ALL SELECT 'conversion_uplift', crm.conversion_uplift_partial(treated, revenue > 20) FROM pc
+UNION ALL SELECT 'kmeans_fit', crm.kmeans_fit_partial(ARRAY[x, y], 3) FROM pc
+UNION ALL SELECT 'kmeans_step', crm.kmeans_step_partial(ARRAY[x, y], (SELECT crm.kmeans_fit(ARRAY[x, y], 3) FROM pc)) FROM pc
+UNION ALL SELECT 'temp_fit', crm.temp_fit_partial(ts, temp) FROM pc
+UNION ALL SELECT 'time_above', crm.time_above_partial(ts, temp, 8) FROM pc
+UNION ALL SELECT 'time_below', crm.time_below_partial(ts, temp, 8) FROM pc
+UNION ALL SELECT 'mean_kinetic_temperature', crm.mean_kinetic_temperature_partial(ts, temp) FROM pc;
+SELECT c.agg AS combine, string_agg(p.agg || '=' || split_part(sqlstate_of(format(
+           'SELECT crm.%s_combine(state) FROM pc_states WHERE agg = %L', c.agg, p.agg)), ':', 1), ', ' ORDER BY p.agg) AS outcomes
+FROM pc_states c, pc_states p GROUP BY c.agg ORDER BY c.agg;

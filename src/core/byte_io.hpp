@@ -71,6 +71,36 @@ private:
     std::vector<std::uint8_t> bytes_;
 };
 
+namespace tags {
+constexpr std::uint8_t rfm_sample = 0x52;       // 'R'
+constexpr std::uint8_t rfm_accumulator = 0x53;  // 'S'
+constexpr std::uint8_t point_set = 0x50;  // 'P'
+constexpr std::uint8_t kmeans_model = 0x4B;  // 'K'
+constexpr std::uint8_t kmeans_fit_state = 0x4C; // 'L'
+constexpr std::uint8_t lloyd_step = 0x4D;       // 'M'
+constexpr std::uint8_t series_accumulator = 0x44; // 'D'
+constexpr std::uint8_t reading_series = 0x43;  // 'C'
+constexpr std::uint8_t uplift_state = 0x55;     // 'U'
+constexpr std::uint8_t conversion_state = 0x56; // 'V'
+}
+
+// The name of a known tag's value, or nullptr.
+inline const char* tag_name(std::uint8_t tag) {
+    switch (tag) {
+        case tags::rfm_sample: return "RFM sample";
+        case tags::rfm_accumulator: return "crm.rfm_thresholds partial state";
+        case tags::point_set: return "k-means point set";
+        case tags::kmeans_model: return "k-means model";
+        case tags::kmeans_fit_state: return "crm.kmeans_fit partial state";
+        case tags::lloyd_step: return "crm.kmeans_step partial state";
+        case tags::series_accumulator: return "cold-chain partial state";
+        case tags::reading_series: return "reading series";
+        case tags::uplift_state: return "crm.campaign_uplift partial state";
+        case tags::conversion_state: return "crm.conversion_uplift partial state";
+        default: return nullptr;
+    }
+}
+
 // Reads what ByteWriter wrote; every read is bounds-checked, so a truncated or
 // corrupted value is an error (22P03), never an out-of-bounds read.
 class ByteReader {
@@ -78,6 +108,10 @@ public:
     ByteReader(const std::uint8_t* data, std::size_t size, std::uint8_t expected_tag,
                std::uint8_t max_version, const char* what)
         : data_(data), size_(size), what_(what) {
+        if (size_ >= 2 && data_[0] != expected_tag && tag_name(data_[0]) != nullptr)
+            throw Error(ErrorKind::InvalidParameter, std::string("expected a ") + what_ + ", got a " +
+                                                         tag_name(data_[0]),
+                        "Combine the states of each aggregate with its own _combine aggregate.");
         if (size_ < 2 || data_[0] != expected_tag)
             fail("it is not a serialised " + std::string(what_));
         version_ = data_[1];
@@ -156,17 +190,5 @@ private:
 };
 
 // Tags of the serialised values; one per state or model type, never reused.
-namespace tags {
-constexpr std::uint8_t rfm_sample = 0x52;       // 'R'
-constexpr std::uint8_t rfm_accumulator = 0x53;  // 'S'
-constexpr std::uint8_t point_set = 0x50;  // 'P'
-constexpr std::uint8_t kmeans_model = 0x4B;  // 'K'
-constexpr std::uint8_t kmeans_fit_state = 0x4C; // 'L'
-constexpr std::uint8_t lloyd_step = 0x4D;       // 'M'
-constexpr std::uint8_t series_accumulator = 0x44; // 'D'
-constexpr std::uint8_t reading_series = 0x43;  // 'C'
-constexpr std::uint8_t uplift_state = 0x55;     // 'U'
-constexpr std::uint8_t conversion_state = 0x56; // 'V'
-}
 
 }  // namespace crm

@@ -1,18 +1,41 @@
 // State of the cold-chain aggregates: the readings of one group plus the
-// aggregate's parameters (a limit, a known ambient, an activation energy ...),
-// which must be the same on every row. A NULL parameter is stored as NaN.
+// aggregate's kind and parameters (a limit, a known ambient, an activation
+// energy ...), which must be the same on every row. A NULL parameter is stored
+// as NaN. Every aggregate shares this state, so a state carries its kind and
+// a merge refuses another kind (22023): a time_above limit must never be read
+// as a temp_fit ambient.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cold_chain.hpp"
 
 namespace crm {
 
+enum class SeriesKind : std::uint8_t {
+    Unknown = 0,  // not yet known (an empty state)
+    TempFit = 1,
+    TimeAbove = 2,
+    TimeBelow = 3,
+    MeanKineticTemperature = 4,
+    ColdChainStatus = 5,
+};
+
+// The kind of a cold-chain aggregate from its name ("temp_fit",
+// "time_above_partial", "mean_kinetic_temperature_combine", ...): the
+// _partial and _combine forms share their aggregate's kind. Unknown if none.
+SeriesKind series_kind_of_aggregate(const std::string& name);
+const char* series_kind_name(SeriesKind kind);
+
 class SeriesAccumulator {
 public:
+    // Sets the kind of an empty state, or checks it (22023 on a mismatch).
+    void set_kind(SeriesKind kind);
+    SeriesKind kind() const { return kind_; }
+
     // The first row's parameters are kept; a later row with different ones is
     // an error (22023) naming the parameter by position.
     void set_parameters(const std::vector<double>& parameters, const char* const* names);
@@ -27,6 +50,7 @@ public:
     static SeriesAccumulator deserialize(const std::uint8_t* data, std::size_t size);
 
 private:
+    SeriesKind kind_ = SeriesKind::Unknown;
     bool has_parameters_ = false;
     std::vector<double> parameters_;
     ReadingSeries series_;

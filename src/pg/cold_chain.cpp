@@ -122,10 +122,26 @@ std::optional<crm::CoolingFit> model_arg(FunctionCallInfo fcinfo, int argno) {
 
 // ---- aggregates --------------------------------------------------------
 
+// Which cold-chain aggregate is calling (every one shares the transition
+// function): read from the Aggref once, when a state is created.
+static crm::SeriesKind calling_kind(FunctionCallInfo fcinfo) {
+    const char* name = pg_guard([fcinfo]() -> const char* {
+        const Aggref* aggref = AggGetAggref(fcinfo);
+        return aggref != nullptr ? get_func_name(aggref->aggfnoid) : nullptr;
+    });
+    return name != nullptr ? crm::series_kind_of_aggregate(name) : crm::SeriesKind::Unknown;
+}
+
+static SeriesAccumulator* new_series_state(FunctionCallInfo fcinfo, MemoryContext context) {
+    SeriesAccumulator* state = crm::pg::make_in_context<SeriesAccumulator>(context);
+    state->set_kind(calling_kind(fcinfo));
+    return state;
+}
+
 CRM_FUNCTION(crm_series_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
     SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
-    if (state == nullptr) state = crm::pg::make_in_context<SeriesAccumulator>(context);
+    if (state == nullptr) state = new_series_state(fcinfo, context);
     std::vector<double> parameters;
     for (int i = 3; i < PG_NARGS(); ++i)
         parameters.push_back(PG_ARGISNULL(i) ? std::nan("") : PG_GETARG_FLOAT8(i));
@@ -300,6 +316,16 @@ CRM_FUNCTION(crm_temp_time_to_breach) {
     return seconds_interval(*t - from);
 }
 
+// The _combine aggregates: the state takes the kind of the calling aggregate,
+// so a partial state of another aggregate is refused (22023).
 CRM_FUNCTION(crm_series_merge_bytea) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain _combine aggregate");
+    if (PG_ARGISNULL(0)) {
+        SeriesAccumulator* state = new_series_state(fcinfo, context);
+        if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
+        const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 1);
+        state->merge(SeriesAccumulator::deserialize(bytes.data, bytes.size));
+        PG_RETURN_POINTER(state);
+    }
     return crm::pg::merge_serialised_state<SeriesAccumulator>(fcinfo, "crm cold-chain _combine aggregate");
 }

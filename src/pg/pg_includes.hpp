@@ -21,6 +21,7 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "nodes/primnodes.h"
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"

@@ -70,6 +70,12 @@ UNION ALL SELECT 'temp_fit', crm.temp_fit_partial(ts, temp) FROM readings WHERE 
 UNION ALL SELECT 'time_above', crm.time_above_partial(ts, temp, 8) FROM readings WHERE shipment = 2
 UNION ALL SELECT 'time_below', crm.time_below_partial(ts, temp, 8) FROM readings WHERE shipment = 2
 UNION ALL SELECT 'mean_kinetic_temperature', crm.mean_kinetic_temperature_partial(ts, temp) FROM readings WHERE shipment = 2;
+-- The 0.1.0 shared library is not installed here (the old SQL binds to the new
+-- library), so the 0.1.0 layout of the one state format that changed is made
+-- from the new one: the cold-chain states of format version 1 had no kind byte
+-- (offset 2 of version 2). The other formats kept their version.
+UPDATE stored_partials SET state = set_byte(overlay(state PLACING ''::bytea FROM 3 FOR 1), 1, 1)
+WHERE kind IN ('temp_fit', 'time_above', 'time_below', 'mean_kinetic_temperature') AND get_byte(state, 1) = 2;
 
 -- What the docs tell users to build over our functions (docs/bi.md, rfm.md, kmeans.md).
 CREATE VIEW customer_rfm AS

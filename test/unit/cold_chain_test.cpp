@@ -12,6 +12,7 @@
 
 #include "cold_chain.hpp"
 #include "errors.hpp"
+#include "series_accumulator.hpp"
 #include "interrupts.hpp"
 
 namespace {
@@ -546,7 +547,10 @@ TEST(ReadingSeries, CorruptBytesAreErrorsNotCrashes) {
     expect_error([&] { crm::ReadingSeries::deserialize(trailing.data(), trailing.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto wrong_tag = bytes;
-    wrong_tag[0] = 0x52;
+    wrong_tag[0] = 0x52;  // another kind of value (an RFM sample): the wrong state, not a corrupted one
+    expect_error([&] { crm::ReadingSeries::deserialize(wrong_tag.data(), wrong_tag.size()); },
+                 crm::ErrorKind::InvalidParameter);
+    wrong_tag[0] = 0xEE;  // no known kind: corrupted
     expect_error([&] { crm::ReadingSeries::deserialize(wrong_tag.data(), wrong_tag.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto wrong_version = bytes;
@@ -568,3 +572,32 @@ TEST(ReadingSeries, CorruptBytesAreErrorsNotCrashes) {
 }
 
 }  // namespace
+
+// One kind per partial state: the cold-chain aggregates share one state
+// format, so each state carries its aggregate's kind.
+TEST(SeriesAccumulator, KindIsCarriedAndCheckedOnMerge) {
+    EXPECT_EQ(crm::series_kind_of_aggregate("temp_fit"), crm::SeriesKind::TempFit);
+    EXPECT_EQ(crm::series_kind_of_aggregate("time_above_partial"), crm::SeriesKind::TimeAbove);
+    EXPECT_EQ(crm::series_kind_of_aggregate("mean_kinetic_temperature_combine"),
+              crm::SeriesKind::MeanKineticTemperature);
+    EXPECT_EQ(crm::series_kind_of_aggregate("time_above_partial_x"), crm::SeriesKind::Unknown);
+    crm::SeriesAccumulator above;
+    above.set_kind(crm::SeriesKind::TimeAbove);
+    above.set_parameters({8.0}, nullptr);
+    above.series().add(1.0, 9.0);
+    const auto bytes = above.serialize();
+    const auto back = crm::SeriesAccumulator::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.kind(), crm::SeriesKind::TimeAbove);
+    crm::SeriesAccumulator fit;
+    fit.set_kind(crm::SeriesKind::TempFit);
+    expect_error([&] { fit.merge(back); }, crm::ErrorKind::InvalidParameter);
+    crm::SeriesAccumulator same;
+    same.set_kind(crm::SeriesKind::TimeAbove);
+    same.merge(back);
+    EXPECT_EQ(same.parameters(), std::vector<double>{8.0});
+    // A 0.1.0 state (format version 1, no kind byte) is refused with advice, never misread.
+    std::vector<std::uint8_t> old(bytes);
+    old.erase(old.begin() + 2);
+    old[1] = 1;
+    expect_error([&] { crm::SeriesAccumulator::deserialize(old.data(), old.size()); }, crm::ErrorKind::InvalidParameter);
+}

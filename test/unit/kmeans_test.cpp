@@ -760,7 +760,9 @@ TEST(KMeansModel, BinaryRoundTripIsExact) {
         trailing.push_back(0);
         expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(trailing.data(), trailing.size()); });
         auto wrong_tag = bytes;
-        wrong_tag[0] = 0x50;
+        wrong_tag[0] = 0x50;  // another kind of value (a point set): the caller passed the wrong thing
+        expect_error(ErrorKind::InvalidParameter, [&] { KMeansModel::deserialize(wrong_tag.data(), wrong_tag.size()); });
+        wrong_tag[0] = 0xEE;  // no kind at all: corrupted
         expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(wrong_tag.data(), wrong_tag.size()); });
         auto huge_k = bytes;
         std::fill(huge_k.begin() + 2, huge_k.begin() + 6, 0xFF);
