@@ -8,7 +8,7 @@
 // Reproducibility: every random choice is drawn from 64-bit generators whose
 // output sequence is fixed by the C++ standard (std::mt19937_64) or by this
 // file (SplitMix64), and turned into indices and fractions by code in
-// kmeans.cpp rather than by the standard distributions, whose algorithms are
+// kmeans_random.hpp rather than by the standard distributions, whose algorithms are
 // implementation-defined. The same seed and the same points in the same order
 // therefore make the same random choices on every platform; the arithmetic is
 // IEEE double, so results can differ in the last bits only where a compiler
