@@ -152,8 +152,8 @@ struct KMeansModel {
     // Portable bytes (tag tags::kmeans_model, version 1).
     std::vector<std::uint8_t> serialize() const;
     // Validates everything (k >= 1, dims >= 1, array lengths, finite numbers,
-    // positive divisors, sizes adding up to n_points, inertia = sum of wcss);
-    // anything wrong is 22P03.
+    // positive divisors, sizes adding up to n_points, inertia = sum of wcss,
+    // feature names without the NUL character); anything wrong is 22P03.
     static KMeansModel deserialize(const std::uint8_t* data, std::size_t size);
 
     // Readable JSON: {"format": "crm.kmeans_model", "version": 1, ...} with every
@@ -164,8 +164,10 @@ struct KMeansModel {
     // Reads what to_json writes (any JSON whitespace and key order; every key
     // required exactly once; unknown keys rejected; "centroids_original" must
     // agree with "centroids" to 1e-9 relative and is otherwise informational).
-    // Malformed text or an invalid model is 22P02, with the byte position for
-    // syntax errors.
+    // Malformed text (RFC 8259, strings in valid UTF-8) or an invalid model is
+    // 22P02, with the byte position; a feature name with the NUL character
+    // (\u0000) is 22023. Parsed with nlohmann-json's SAX reader into the model's
+    // fields (no document tree); number literals over 4096 bytes are refused.
     static KMeansModel from_json(const std::string& text);
 };
 

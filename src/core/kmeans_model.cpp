@@ -108,6 +108,8 @@ void validate_model(const KMeansModel& m, ErrorKind kind, const std::string& pre
         fail("inertia must be the sum of wcss");
     if (m.iterations < 0 || m.n_init < 0) fail("iterations and n_init must be >= 0");
     if (!m.feature_names.empty() && m.feature_names.size() != dims) fail("feature_names needs dims names");
+    for (const std::string& name : m.feature_names)  // PostgreSQL text cannot hold a NUL
+        if (name.find('\0') != std::string::npos) fail("feature names must not contain the NUL character");
 }
 
 }  // namespace kmeans_detail

@@ -783,6 +783,12 @@ TEST(KMeansModel, BinaryRoundTripIsExact) {
     bad.divisor[0] = 0;
     bytes = bad.serialize();
     expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(bytes.data(), bytes.size()); });
+    // PostgreSQL text cannot hold a NUL: a feature name with one is corrupt bytes.
+    bad = fitted_model();
+    bad.feature_names.assign(static_cast<std::size_t>(bad.dims), "f");
+    bad.feature_names[0] = std::string("a\0b", 3);
+    bytes = bad.serialize();
+    expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(bytes.data(), bytes.size()); });
 }
 
 TEST(KMeansModel, JsonRoundTripIsExact) {
