@@ -106,6 +106,16 @@ private:
     std::vector<double> data_;
 };
 
+// Checks the options that do not depend on the data, for every caller alike:
+// k >= 1, n_init >= 1, max_iter >= 1, tol finite and >= 0, sample_size >= 0
+// (0: no sampling) and, when sampling, >= k, feature names neither empty nor
+// holding the NUL character, initial_centroids (when given) k rows of finite
+// numbers. Anything else is 22023 naming the option.
+void validate_kmeans_options(const KMeansOptions& options, std::int64_t sample_size = 0);
+
+// The silhouette's sample size must be >= 1 (22023).
+void validate_silhouette_sample_size(std::int64_t sample_size);
+
 // Bytes kmeans_fit allocates for n points of dims features and k clusters
 // (scaled copy of the points, Hamerly bounds, labels, k-means++ distance
 // arrays, centroid buffers), for a memory check before the fit. The input

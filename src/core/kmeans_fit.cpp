@@ -35,10 +35,7 @@ std::size_t kmeans_memory_estimate(std::int64_t n, int dims, int k) {
 
 KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, ProgressCallback progress,
                        void* progress_arg) {
-    if (options.k < 1) throw_invalid("k must be at least 1, got " + std::to_string(options.k));
-    if (options.n_init < 1) throw_invalid("n_init must be at least 1, got " + std::to_string(options.n_init));
-    if (options.max_iter < 1) throw_invalid("max_iter must be at least 1, got " + std::to_string(options.max_iter));
-    if (!(options.tol >= 0)) throw_invalid("tol must be a number >= 0");
+    validate_kmeans_options(options);
     if (points.size() == 0) throw_invalid("k-means needs at least one point", "The input has no rows.");
     if (!options.feature_names.empty() && options.feature_names.size() != static_cast<std::size_t>(points.dims()))
         throw_invalid("feature_names has " + std::to_string(options.feature_names.size()) + " names for " +

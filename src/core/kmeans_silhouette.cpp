@@ -17,7 +17,7 @@ using namespace kmeans_detail;
 
 SilhouetteResult silhouette(const KMeansModel& model, const PointSet& points, std::int64_t sample_size,
                             std::uint64_t seed) {
-    if (sample_size < 1) throw_invalid("silhouette sample size must be at least 1, got " + std::to_string(sample_size));
+    validate_silhouette_sample_size(sample_size);
     const std::int64_t n = points.size();
     if (n == 0) return {kNaN, 0};
     if (points.dims() != model.dims)

@@ -419,7 +419,7 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
         list += (i ? ", " : "") + col.quoted_name + "::pg_catalog.float8";
     }
     const std::int64_t sample_size = PG_GETARG_INT64(3);
-    if (sample_size < 1) crm::throw_invalid("sample_size must be at least 1");
+    crm::validate_silhouette_sample_size(sample_size);
     if (static_cast<double>(sample_size) * model.dims * 8.0 * 3.0 > static_cast<double>(crm::pg::max_fit_memory_bytes()))
         crm::throw_error(crm::ErrorKind::OutOfMemory,
                          "a silhouette sample of " + std::to_string(sample_size) +

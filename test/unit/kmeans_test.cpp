@@ -15,6 +15,7 @@
 #include "interrupts.hpp"
 #include "kmeans.hpp"
 #include "kmeans_labels.hpp"
+#include "kmeans_state.hpp"
 
 namespace {
 
@@ -426,6 +427,60 @@ TEST(KMeans, RejectsBadInputAndOptions) {
     o.feature_names = {"only one"};
     fails(o, points);
     EXPECT_NO_THROW(crm::kmeans_fit(points, options_for(3)));
+}
+
+// One validation serves kmeans_fit, the aggregate state and the adapter: every
+// path rejects the same options with the same kind and message.
+TEST(KMeans, OptionsAreValidatedAlikeEverywhere) {
+    const PointSet points = make_points({{0, 0}, {1, 1}, {2, 2}, {3, 3}});
+    struct Case {
+        const char* what;
+        void (*change)(KMeansOptions&);
+        std::int64_t sample_size;
+    };
+    const Case cases[] = {
+        {"k = 0", [](KMeansOptions& o) { o.k = 0; }, 0},
+        {"k < 0", [](KMeansOptions& o) { o.k = -3; }, 0},
+        {"n_init = 0", [](KMeansOptions& o) { o.n_init = 0; }, 0},
+        {"max_iter = 0", [](KMeansOptions& o) { o.max_iter = 0; }, 0},
+        {"tol < 0", [](KMeansOptions& o) { o.tol = -1e-9; }, 0},
+        {"tol NaN", [](KMeansOptions& o) { o.tol = kNaN; }, 0},
+        {"tol Infinity", [](KMeansOptions& o) { o.tol = kInf; }, 0},
+        {"tol -Infinity", [](KMeansOptions& o) { o.tol = -kInf; }, 0},
+        {"empty feature name", [](KMeansOptions& o) { o.feature_names = {"a", ""}; }, 0},
+        {"NUL in a feature name", [](KMeansOptions& o) { o.feature_names = {"a", std::string("b\0", 2)}; }, 0},
+        {"initial_centroids not k rows", [](KMeansOptions& o) { o.initial_centroids = Eigen::MatrixXd::Zero(3, 2); }, 0},
+        {"initial_centroids not finite",
+         [](KMeansOptions& o) {
+             o.initial_centroids = Eigen::MatrixXd::Zero(2, 2);
+             o.initial_centroids(1, 0) = kInf;
+         },
+         0},
+        {"sample_size < 0", [](KMeansOptions&) {}, -1},
+        {"sample_size < k", [](KMeansOptions&) {}, 1},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        KMeansOptions o = options_for(2);
+        c.change(o);
+        const std::string direct =
+            expect_error(ErrorKind::InvalidParameter, [&] { crm::validate_kmeans_options(o, c.sample_size); });
+        crm::KMeansFitState state;
+        EXPECT_EQ(expect_error(ErrorKind::InvalidParameter, [&] { state.set_options(o, c.sample_size); }), direct);
+        if (c.sample_size == 0)
+            EXPECT_EQ(expect_error(ErrorKind::InvalidParameter, [&] { crm::kmeans_fit(points, o); }), direct);
+    }
+    EXPECT_NO_THROW(crm::validate_kmeans_options(options_for(2), 2));
+    EXPECT_NO_THROW(crm::validate_kmeans_options(options_for(2), 0));
+    // A serialised aggregate state carrying options no worker accepts is corrupt.
+    crm::KMeansFitState forged;
+    forged.has_options = true;
+    forged.options = options_for(2);
+    forged.options.tol = kInf;
+    const std::vector<std::uint8_t> bytes = forged.serialize();
+    expect_error(ErrorKind::InvalidBinary, [&] { crm::KMeansFitState::deserialize(bytes.data(), bytes.size()); });
+    expect_error(ErrorKind::InvalidParameter, [] { crm::validate_silhouette_sample_size(0); });
+    EXPECT_NO_THROW(crm::validate_silhouette_sample_size(1));
 }
 
 TEST(KMeans, SameSeedSameModelDifferentSeedsMayDiffer) {
