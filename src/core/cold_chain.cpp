@@ -62,9 +62,10 @@ double run_mean(std::vector<Reading>::const_iterator first, std::vector<Reading>
 // temperature fixes the summation order, so the averages (to the bit) do not
 // depend on the order rows arrived or partial aggregates were merged in.
 std::vector<Reading> deduplicate(std::vector<Reading> readings) {
-    std::sort(readings.begin(), readings.end(), [](const Reading& a, const Reading& b) {
-        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
-    });
+    InterruptTicker sort_ticker;
+    std::sort(readings.begin(), readings.end(), ticking(sort_ticker, [](const Reading& a, const Reading& b) {
+                  return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+              }));
     check_interrupts();
     std::vector<Reading> out;
     out.reserve(readings.size());

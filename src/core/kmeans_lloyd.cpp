@@ -51,9 +51,10 @@ void relocate_empty_clusters(const RowMatrix& x, const RowMatrix& centres, std::
     for (Index i = 0; i < n; ++i) dist(i) = (x.row(i) - centres.row(label[i])).squaredNorm();
     std::vector<Index> order(n);
     std::iota(order.begin(), order.end(), Index{0});
-    std::sort(order.begin(), order.end(), [&dist](Index a, Index b) {
-        return dist(a) > dist(b) || (dist(a) == dist(b) && a < b);
-    });
+    InterruptTicker ticker;
+    std::sort(order.begin(), order.end(), ticking(ticker, [&dist](Index a, Index b) {
+                  return dist(a) > dist(b) || (dist(a) == dist(b) && a < b);
+              }));
     check_interrupts();
     std::size_t next = 0;
     for (std::size_t c = 0; c < counts.size(); ++c) {

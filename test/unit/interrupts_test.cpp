@@ -1,6 +1,8 @@
 // Long core loops poll the interrupt handler and stop when it throws.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "errors.hpp"
@@ -34,6 +36,28 @@ TEST(Interrupts, CancelStopsScoring) {
         crm::set_interrupt_handler(previous);
         EXPECT_EQ(e.kind(), crm::ErrorKind::QueryCanceled);
     }
+}
+
+TEST(Interrupts, TickingComparatorSortsAlikeAndCanBeCancelled) {
+    std::vector<int> values(100000);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>((i * 7919) % 100003);
+    std::vector<int> expected = values;
+    std::sort(expected.begin(), expected.end());
+    calls = 0;
+    auto previous = crm::set_interrupt_handler(&counting_handler);
+    crm::InterruptTicker ticker(1000);
+    std::vector<int> sorted = values;
+    std::sort(sorted.begin(), sorted.end(), crm::ticking(ticker, [](int a, int b) { return a < b; }));
+    crm::set_interrupt_handler(previous);
+    EXPECT_EQ(sorted, expected);
+    EXPECT_GT(calls, 100);  // n log n comparisons, one check per 1000
+
+    previous = crm::set_interrupt_handler(&cancelling_handler);
+    crm::InterruptTicker cancel_ticker(1000);
+    EXPECT_THROW(std::stable_sort(values.begin(), values.end(),
+                                  crm::ticking(cancel_ticker, [](int a, int b) { return a < b; })),
+                 crm::Error);
+    crm::set_interrupt_handler(previous);
 }
 
 TEST(Interrupts, NoHandlerMeansNoChecks) {
