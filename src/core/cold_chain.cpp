@@ -516,4 +516,46 @@ double mean_kinetic_temperature(const std::vector<Reading>& sorted, double activ
     return k / -log_mean - kZeroCelsius;
 }
 
+const char* shipment_state_name(ShipmentState state) {
+    switch (state) {
+        case ShipmentState::Breached: return "breached";
+        case ShipmentState::WillBreach: return "will breach within horizon";
+        case ShipmentState::Ok: return "ok";
+        case ShipmentState::InsufficientData: return "insufficient data";
+    }
+    return "insufficient data";
+}
+
+ShipmentStatus shipment_status(const CoolingFit& fit, const Reading& last, double upper, double lower,
+                               double as_of, double horizon) {
+    ShipmentStatus out;
+    const bool above = std::isfinite(upper) && last.temperature > upper;
+    const bool below = std::isfinite(lower) && last.temperature < lower;
+    if (above || below) {
+        out.state = ShipmentState::Breached;
+        return out;
+    }
+    const bool usable = fit.converged || (fit.n >= 3 && std::isfinite(fit.t0) && std::isfinite(fit.ambient) &&
+                                          std::isfinite(fit.tau) && fit.tau > 0);
+    if (!usable) {
+        out.state = fit.note == "flat series" ? ShipmentState::Ok : ShipmentState::InsufficientData;
+        return out;
+    }
+    // Forecast from the last reading.
+    const bool warming = fit.ambient > predict_at(fit, last.t);
+    const double limit = warming ? upper : lower;
+    if (std::isfinite(limit)) {
+        try {
+            out.breach_at = breach_time(fit, limit, last.t);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::OutOfRange) throw;
+            out.breach_at.reset();  // so far off it cannot be represented: never, for operations
+        }
+        // Beyond a century the forecast means nothing (and may not fit a timestamp).
+        if (out.breach_at && *out.breach_at > last.t + 100.0 * 365.25 * 86400.0) out.breach_at.reset();
+    }
+    out.state = out.breach_at && *out.breach_at <= as_of + horizon ? ShipmentState::WillBreach : ShipmentState::Ok;
+    return out;
+}
+
 }  // namespace crm

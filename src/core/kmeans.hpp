@@ -212,6 +212,13 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options,
 // scikit-learn). NaN (undefined) when k == 1, when there are no points, or when
 // the points used fall into a single cluster. sample_size < 1 or a dims
 // mismatch is 22023.
+// Bytes silhouette() and the sample it reads take for sample_size points of
+// dims features and k clusters: the sample (8 dims a point), its scaled copy
+// (8 dims), the distance sums to every cluster (8 k), the chosen index (8) and
+// the label (4), plus a fixed 4096. Negative arguments count as 0; the result
+// saturates at SIZE_MAX.
+std::size_t silhouette_memory_estimate(std::int64_t sample_size, int dims, int k);
+
 struct SilhouetteResult {
     double score;
     std::int64_t sample_size;

@@ -27,10 +27,7 @@ std::size_t kmeans_memory_estimate(std::int64_t n, int dims, int k) {
     // empty-cluster relocation's distance and order arrays (16); counted together
     // as an upper bound (44). Per cluster: five k x d centroid-sized buffers,
     // a dozen per-cluster scalars and the distinct-point check's hash node.
-    const double bytes = points * (8 * d + 44) + clusters * (40 * d + 96 + 64) + 4096;
-    if (!(bytes < static_cast<double>(std::numeric_limits<std::size_t>::max())))
-        return std::numeric_limits<std::size_t>::max();
-    return static_cast<std::size_t>(bytes);
+    return saturating_bytes(points * (8 * d + 44) + clusters * (40 * d + 96 + 64) + 4096);
 }
 
 KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, ProgressCallback progress,

@@ -29,6 +29,13 @@ void check_point(const double* x, int dims);
 // this one function with the same argument types, so they agree bit for bit.
 int nearest_centroid(const double* scaled, const Eigen::MatrixXd& centroids, double& best_d2);
 
+// A byte count computed in double, as size_t, saturating at SIZE_MAX.
+inline std::size_t saturating_bytes(double bytes) {
+    if (!(bytes < static_cast<double>(std::numeric_limits<std::size_t>::max())))
+        return std::numeric_limits<std::size_t>::max();
+    return static_cast<std::size_t>(bytes);
+}
+
 [[noreturn]] inline void bad_binary(const char* what, const std::string& why) {
     throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: " + why);
 }

@@ -1,6 +1,7 @@
 // Mean silhouette coefficient of points under a k-means model.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +15,13 @@
 namespace crm {
 
 using namespace kmeans_detail;
+
+std::size_t silhouette_memory_estimate(std::int64_t sample_size, int dims, int k) {
+    const double points = static_cast<double>(std::max<std::int64_t>(sample_size, 0));
+    const double d = static_cast<double>(std::max(dims, 0));
+    const double clusters = static_cast<double>(std::max(k, 0));
+    return saturating_bytes(points * (16 * d + 8 * clusters + 12) + 4096);
+}
 
 SilhouetteResult silhouette(const KMeansModel& model, const PointSet& points, std::int64_t sample_size,
                             std::uint64_t seed) {

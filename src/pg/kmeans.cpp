@@ -420,7 +420,7 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
     }
     const std::int64_t sample_size = PG_GETARG_INT64(3);
     crm::validate_silhouette_sample_size(sample_size);
-    if (static_cast<double>(sample_size) * model.dims * 8.0 * 3.0 > static_cast<double>(crm::pg::max_fit_memory_bytes()))
+    if (crm::silhouette_memory_estimate(sample_size, model.dims, model.k) > crm::pg::max_fit_memory_bytes())
         crm::throw_error(crm::ErrorKind::OutOfMemory,
                          "a silhouette sample of " + std::to_string(sample_size) +
                              " points would need more than crm.max_fit_memory",

@@ -66,6 +66,15 @@ void expect_invalid(const std::function<void()>& call, const std::string& fragme
     }
 }
 
+TEST(RatingMatrixMemory, MaxRatingsWithinTheLimit) {
+    // 120 bytes a rating: 1 MiB holds floor(1048576 / 120) = 8738 ratings.
+    EXPECT_EQ(crm::rating_matrix_max_ratings(1048576), 8738u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(119), 0u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(120), 1u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(std::numeric_limits<std::uint64_t>::max()),
+              std::numeric_limits<std::uint64_t>::max() / 120);
+}
+
 TEST(CfNames, ParseSimilarity) {
     EXPECT_EQ(crm::parse_similarity("msd"), Similarity::Msd);
     EXPECT_EQ(crm::parse_similarity("cosine"), Similarity::Cosine);

@@ -757,6 +757,14 @@ const std::vector<double> kSklearnPoints = {
     4.055,  5.467,  0.717,  3.478,  3.262,  -3.164, 5.830,  5.245,  -1.793, 3.798,  3.097,  0.410,
 };
 
+TEST(KMeans, SilhouetteMemoryEstimate) {
+    // 1000 points, 3 features, 4 clusters: 1000 * (16 * 3 + 8 * 4 + 12) + 4096.
+    EXPECT_EQ(crm::silhouette_memory_estimate(1000, 3, 4), 1000u * (48 + 32 + 12) + 4096);
+    EXPECT_EQ(crm::silhouette_memory_estimate(-5, 3, 4), 4096u);
+    EXPECT_EQ(crm::silhouette_memory_estimate(std::numeric_limits<std::int64_t>::max(), 1000000, 1000000),
+              std::numeric_limits<std::size_t>::max());
+}
+
 TEST(KMeans, MatchesScikitLearnInertia) {
     PointSet points;
     for (std::size_t i = 0; i < kSklearnPoints.size(); i += 3) points.add(&kSklearnPoints[i], 3);
