@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "interrupts.hpp"
 #include "rfm.hpp"
 
@@ -28,14 +29,8 @@ TEST(Interrupts, CancelStopsScoring) {
     crm::RfmSample sample;
     for (int i = 0; i < 20000; ++i) sample.add(i % 365, 1 + i % 7, i * 0.5);
     const auto previous = crm::set_interrupt_handler(&cancelling_handler);
-    try {
-        (void)sample.score_all_quantile(5);
-        crm::set_interrupt_handler(previous);
-        FAIL() << "scoring did not stop";
-    } catch (const crm::Error& e) {
-        crm::set_interrupt_handler(previous);
-        EXPECT_EQ(e.kind(), crm::ErrorKind::QueryCanceled);
-    }
+    EXPECT_ERROR_KIND((void)sample.score_all_quantile(5), crm::ErrorKind::QueryCanceled);
+    crm::set_interrupt_handler(previous);
 }
 
 TEST(Interrupts, TickingComparatorSortsAlikeAndCanBeCancelled) {
@@ -54,9 +49,12 @@ TEST(Interrupts, TickingComparatorSortsAlikeAndCanBeCancelled) {
 
     previous = crm::set_interrupt_handler(&cancelling_handler);
     crm::InterruptTicker cancel_ticker(1000);
-    EXPECT_THROW(std::stable_sort(values.begin(), values.end(),
-                                  crm::ticking(cancel_ticker, [](int a, int b) { return a < b; })),
-                 crm::Error);
+    crm_test::expect_error_kind(
+        [&] {
+            std::stable_sort(values.begin(), values.end(),
+                             crm::ticking(cancel_ticker, [](int a, int b) { return a < b; }));
+        },
+        crm::ErrorKind::QueryCanceled);
     crm::set_interrupt_handler(previous);
 }
 

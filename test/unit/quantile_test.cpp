@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "quantile.hpp"
 
 namespace {
@@ -64,9 +65,9 @@ TEST(Quantile, SingleValue) {
 }
 
 TEST(Quantile, RejectsBadArguments) {
-    EXPECT_THROW(crm::quantile_type7({}, 0.5), crm::Error);
-    EXPECT_THROW(crm::quantile_type7({1.0}, 1.5), crm::Error);
-    EXPECT_THROW(crm::quantile_cut_points({1.0}, 1), crm::Error);
+    EXPECT_ERROR_KIND(crm::quantile_type7({}, 0.5), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::quantile_type7({1.0}, 1.5), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::quantile_cut_points({1.0}, 1), crm::ErrorKind::InvalidParameter);
     EXPECT_TRUE(crm::quantile_cut_points({}, 5).empty());
 }
 
