@@ -448,7 +448,7 @@ private:
         if (has("invalid literal"))
             pos = value_start();
         else if (last_read == std::string::npos && (has("unexpected string literal") || has("unexpected number literal")))
-            pos = position - last_token.size();
+            pos = position >= last_token.size() ? position - last_token.size() : 0;
         else if (has("unexpected 'true' literal") || has("unexpected 'null' literal"))
             pos = position - 4;
         else if (has("unexpected 'false' literal"))
