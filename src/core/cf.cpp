@@ -2,6 +2,7 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -340,7 +341,9 @@ public:
           rated_(m.items(), 0) {
         popular_.resize(m.items());
         std::iota(popular_.begin(), popular_.end(), Index{0});
-        std::sort(popular_.begin(), popular_.end(), [&](Index a, Index b) { return more_popular(a, b); });
+        InterruptTicker ticker;
+        std::sort(popular_.begin(), popular_.end(),
+                  ticking(ticker, [&](Index a, Index b) { return more_popular(a, b); }));
         check_interrupts();
     }
 
@@ -513,11 +516,12 @@ RatingMatrix::RatingMatrix(std::vector<Rating> ratings, std::pmr::memory_resourc
     check_interrupts();
     // Sorting by the rating too makes the averages of duplicates independent of
     // the input order, to the last bit.
-    std::sort(ratings.begin(), ratings.end(), [](const Rating& a, const Rating& b) {
-        if (a.user != b.user) return a.user < b.user;
-        if (a.item != b.item) return a.item < b.item;
-        return a.rating < b.rating;
-    });
+    InterruptTicker sort_ticker;
+    std::sort(ratings.begin(), ratings.end(), ticking(sort_ticker, [](const Rating& a, const Rating& b) {
+                  if (a.user != b.user) return a.user < b.user;
+                  if (a.item != b.item) return a.item < b.item;
+                  return a.rating < b.rating;
+              }));
     check_interrupts();
 
     // Average duplicates in place.
@@ -536,7 +540,7 @@ RatingMatrix::RatingMatrix(std::vector<Rating> ratings, std::pmr::memory_resourc
 
     item_keys_.reserve(ratings.size());
     for (const Rating& r : ratings) item_keys_.push_back(r.item);
-    std::sort(item_keys_.begin(), item_keys_.end());
+    std::sort(item_keys_.begin(), item_keys_.end(), ticking(sort_ticker, std::less<std::int64_t>()));
     item_keys_.erase(std::unique(item_keys_.begin(), item_keys_.end()), item_keys_.end());
     item_keys_.shrink_to_fit();
     check_interrupts();
@@ -657,8 +661,10 @@ std::vector<double> predict(const RatingMatrix& m, const std::vector<std::pair<s
     }
     if (jobs.empty()) return out;
     // Grouped by user, so each user's similarity row is computed once.
-    std::sort(jobs.begin(), jobs.end(),
-              [](const Job& a, const Job& b) { return a.user != b.user ? a.user < b.user : a.pos < b.pos; });
+    InterruptTicker sort_ticker;
+    std::sort(jobs.begin(), jobs.end(), ticking(sort_ticker, [](const Job& a, const Job& b) {
+                  return a.user != b.user ? a.user < b.user : a.pos < b.pos;
+              }));
     check_interrupts();
 
     SimilarityRows rows(m, o.similarity, o.shrinkage, NeighbourVectors::CoRated);
@@ -764,9 +770,10 @@ std::vector<FoldMetrics> cross_validate(const std::vector<Rating>& ratings, cons
         }
 
         // Relevant held-out items per user, the user's training items excluded.
-        std::sort(test.begin(), test.end(), [](const Rating& a, const Rating& b) {
-            return a.user != b.user ? a.user < b.user : a.item < b.item;
-        });
+        InterruptTicker sort_ticker;
+        std::sort(test.begin(), test.end(), ticking(sort_ticker, [](const Rating& a, const Rating& b) {
+                      return a.user != b.user ? a.user < b.user : a.item < b.item;
+                  }));
         std::vector<std::int64_t> users;
         std::vector<std::vector<std::int64_t>> relevant;
         for (const Rating& r : test) {

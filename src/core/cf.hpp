@@ -63,6 +63,15 @@ struct Rating {
     double rating;
 };
 
+// How many ratings a fit can read within `memory_bytes`: about 120 bytes a
+// rating at the peak (the three columns as read, the ratings vector, the two
+// compressed copies with their indexes, means and popularity). The adapter
+// stops reading rows beyond it (53200).
+constexpr std::uint64_t kRatingMatrixBytesPerRating = 120;
+constexpr std::uint64_t rating_matrix_max_ratings(std::uint64_t memory_bytes) noexcept {
+    return memory_bytes / kRatingMatrixBytesPerRating;
+}
+
 // Immutable training data.
 //
 // Users and items get dense indices in ascending key order. Storage is two

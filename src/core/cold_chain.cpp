@@ -63,9 +63,10 @@ double run_mean(std::vector<Reading>::const_iterator first, std::vector<Reading>
 // temperature fixes the summation order, so the averages (to the bit) do not
 // depend on the order rows arrived or partial aggregates were merged in.
 std::vector<Reading> deduplicate(std::vector<Reading> readings) {
-    std::sort(readings.begin(), readings.end(), [](const Reading& a, const Reading& b) {
-        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
-    });
+    InterruptTicker sort_ticker;
+    std::sort(readings.begin(), readings.end(), ticking(sort_ticker, [](const Reading& a, const Reading& b) {
+                  return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+              }));
     check_interrupts();
     std::vector<Reading> out;
     out.reserve(readings.size());
@@ -526,6 +527,48 @@ double mean_kinetic_temperature(const std::vector<Reading>& sorted, double activ
     for (std::size_t i = 0; i < n; ++i) s += w[i] * std::exp(a[i] - top);
     const double log_mean = top + std::log(s / wsum);
     return k / -log_mean - kZeroCelsius;
+}
+
+const char* shipment_state_name(ShipmentState state) {
+    switch (state) {
+        case ShipmentState::Breached: return "breached";
+        case ShipmentState::WillBreach: return "will breach within horizon";
+        case ShipmentState::Ok: return "ok";
+        case ShipmentState::InsufficientData: return "insufficient data";
+    }
+    return "insufficient data";
+}
+
+ShipmentStatus shipment_status(const CoolingFit& fit, const Reading& last, double upper, double lower,
+                               double as_of, double horizon) {
+    ShipmentStatus out;
+    const bool above = std::isfinite(upper) && last.temperature > upper;
+    const bool below = std::isfinite(lower) && last.temperature < lower;
+    if (above || below) {
+        out.state = ShipmentState::Breached;
+        return out;
+    }
+    const bool usable = fit.converged || (fit.n >= 3 && std::isfinite(fit.t0) && std::isfinite(fit.ambient) &&
+                                          std::isfinite(fit.tau) && fit.tau > 0);
+    if (!usable) {
+        out.state = fit.note == "flat series" ? ShipmentState::Ok : ShipmentState::InsufficientData;
+        return out;
+    }
+    // Forecast from the last reading.
+    const bool warming = fit.ambient > predict_at(fit, last.t);
+    const double limit = warming ? upper : lower;
+    if (std::isfinite(limit)) {
+        try {
+            out.breach_at = breach_time(fit, limit, last.t);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::OutOfRange) throw;
+            out.breach_at.reset();  // so far off it cannot be represented: never, for operations
+        }
+        // Beyond a century the forecast means nothing (and may not fit a timestamp).
+        if (out.breach_at && *out.breach_at > last.t + 100.0 * 365.25 * 86400.0) out.breach_at.reset();
+    }
+    out.state = out.breach_at && *out.breach_at <= as_of + horizon ? ShipmentState::WillBreach : ShipmentState::Ok;
+    return out;
 }
 
 }  // namespace crm

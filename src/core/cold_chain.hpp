@@ -86,6 +86,34 @@ double predict_at(const CoolingFit& fit, double t);
 std::optional<double> breach_time(const CoolingFit& fit, double limit,
                                   std::optional<double> from = std::nullopt);
 
+// Status of one shipment, as crm.cold_chain_alerts reports it.
+enum class ShipmentState {
+    Breached,          // the last reading is above `upper` or below `lower`
+    WillBreach,        // the fitted curve crosses the limit it heads for by as_of + horizon
+    Ok,                // within limits and not forecast to leave them within the horizon
+    InsufficientData,  // no usable fit (fewer than 3 readings, or no convergence)
+};
+
+// "breached", "will breach within horizon", "ok", "insufficient data".
+const char* shipment_state_name(ShipmentState state);
+
+struct ShipmentStatus {
+    ShipmentState state = ShipmentState::InsufficientData;
+    // When the curve is forecast to cross its limit (seconds; maybe after the
+    // horizon), set only for a usable fit heading for a finite limit it
+    // reaches within a century of the last reading.
+    std::optional<double> breach_at;
+};
+
+// The decision for a shipment whose latest reading is `last` and whose
+// readings gave `fit` (fit_cooling). upper / lower: the limits, NaN for none;
+// as_of and horizon in seconds. A fit that stopped short of convergence but
+// has finite parameters, tau > 0 and at least 3 readings is still used (a
+// nearly straight or noisy series gives its best curve); a flat series is ok.
+// A warming curve can only cross the upper limit, a cooling one the lower.
+ShipmentStatus shipment_status(const CoolingFit& fit, const Reading& last, double upper, double lower,
+                               double as_of, double horizon);
+
 // Readings gathered by the aggregates; merged for parallel aggregation and
 // serialised in a portable versioned format.
 class ReadingSeries {

@@ -8,7 +8,7 @@
 // Reproducibility: every random choice is drawn from 64-bit generators whose
 // output sequence is fixed by the C++ standard (std::mt19937_64) or by this
 // file (SplitMix64), and turned into indices and fractions by code in
-// kmeans.cpp rather than by the standard distributions, whose algorithms are
+// kmeans_random.hpp rather than by the standard distributions, whose algorithms are
 // implementation-defined. The same seed and the same points in the same order
 // therefore make the same random choices on every platform; the arithmetic is
 // IEEE double, so results can differ in the last bits only where a compiler
@@ -106,6 +106,16 @@ private:
     std::vector<double> data_;
 };
 
+// Checks the options that do not depend on the data, for every caller alike:
+// k >= 1, n_init >= 1, max_iter >= 1, tol finite and >= 0, sample_size >= 0
+// (0: no sampling) and, when sampling, >= k, feature names neither empty nor
+// holding the NUL character, initial_centroids (when given) k rows of finite
+// numbers. Anything else is 22023 naming the option.
+void validate_kmeans_options(const KMeansOptions& options, std::int64_t sample_size = 0);
+
+// The silhouette's sample size must be >= 1 (22023).
+void validate_silhouette_sample_size(std::int64_t sample_size);
+
 // Bytes kmeans_fit allocates for n points of dims features and k clusters
 // (scaled copy of the points, Hamerly bounds, labels, k-means++ distance
 // arrays, centroid buffers), for a memory check before the fit. The input
@@ -152,8 +162,8 @@ struct KMeansModel {
     // Portable bytes (tag tags::kmeans_model, version 1).
     std::vector<std::uint8_t> serialize() const;
     // Validates everything (k >= 1, dims >= 1, array lengths, finite numbers,
-    // positive divisors, sizes adding up to n_points, inertia = sum of wcss);
-    // anything wrong is 22P03.
+    // positive divisors, sizes adding up to n_points, inertia = sum of wcss,
+    // feature names without the NUL character); anything wrong is 22P03.
     static KMeansModel deserialize(const std::uint8_t* data, std::size_t size);
 
     // Readable JSON: {"format": "crm.kmeans_model", "version": 1, ...} with every
@@ -164,8 +174,10 @@ struct KMeansModel {
     // Reads what to_json writes (any JSON whitespace and key order; every key
     // required exactly once; unknown keys rejected; "centroids_original" must
     // agree with "centroids" to 1e-9 relative and is otherwise informational).
-    // Malformed text or an invalid model is 22P02, with the byte position for
-    // syntax errors.
+    // Malformed text (RFC 8259, strings in valid UTF-8) or an invalid model is
+    // 22P02, with the byte position; a feature name with the NUL character
+    // (\u0000) is 22023. Parsed with nlohmann-json's SAX reader into the model's
+    // fields (no document tree); number literals over 4096 bytes are refused.
     static KMeansModel from_json(const std::string& text);
 };
 
@@ -200,6 +212,13 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options,
 // scikit-learn). NaN (undefined) when k == 1, when there are no points, or when
 // the points used fall into a single cluster. sample_size < 1 or a dims
 // mismatch is 22023.
+// Bytes silhouette() and the sample it reads take for sample_size points of
+// dims features and k clusters: the sample (8 dims a point), its scaled copy
+// (8 dims), the distance sums to every cluster (8 k), the chosen index (8) and
+// the label (4), plus a fixed 4096. Negative arguments count as 0; the result
+// saturates at SIZE_MAX.
+std::size_t silhouette_memory_estimate(std::int64_t sample_size, int dims, int k);
+
 struct SilhouetteResult {
     double score;
     std::int64_t sample_size;

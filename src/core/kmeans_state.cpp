@@ -19,19 +19,6 @@ bool same_options(const KMeansOptions& a, const KMeansOptions& b) {
 }
 }  // namespace
 
-void validate_kmeans_options(const KMeansOptions& o, std::int64_t sample_size) {
-    if (o.k < 1) throw_invalid("k must be at least 1, got " + std::to_string(o.k));
-    if (o.n_init < 1) throw_invalid("n_init must be at least 1, got " + std::to_string(o.n_init));
-    if (o.max_iter < 1) throw_invalid("max_iter must be at least 1, got " + std::to_string(o.max_iter));
-    if (!(o.tol >= 0.0) || !std::isfinite(o.tol)) throw_invalid("tol must be a finite number >= 0");
-    if (sample_size < 0) throw_invalid("sample_size must not be negative");
-    if (sample_size > 0 && sample_size < o.k)
-        throw_invalid("sample_size (" + std::to_string(sample_size) + ") must be at least k (" +
-                      std::to_string(o.k) + ")");
-    for (const auto& name : o.feature_names)
-        if (name.empty()) throw_invalid("feature_names must not contain empty names");
-}
-
 void KMeansFitState::set_options(const KMeansOptions& o, std::int64_t sample) {
     if (!has_options) {
         validate_kmeans_options(o, sample);
@@ -112,6 +99,14 @@ KMeansFitState KMeansFitState::deserialize(const std::uint8_t* data, std::size_t
     const std::uint8_t* inner = r.take(n);
     r.expect_end();
     s.points = PointSet::deserialize(inner, static_cast<std::size_t>(n));
+    if (s.has_options) {
+        // Options a worker accepted are valid; anything else is corruption.
+        try {
+            validate_kmeans_options(s.options, s.sample_size);
+        } catch (const Error& e) {
+            bad(e.what());
+        }
+    }
     return s;
 }
 

@@ -24,8 +24,4 @@ struct KMeansFitState {
     static KMeansFitState deserialize(const std::uint8_t* data, std::size_t size);
 };
 
-// Checks options that do not depend on the data (k >= 1, n_init >= 1,
-// max_iter >= 1, tol >= 0 and finite, sample_size >= 0): 22023 naming the option.
-void validate_kmeans_options(const KMeansOptions& o, std::int64_t sample_size);
-
 }  // namespace crm

@@ -25,12 +25,14 @@ void check_finite(double v, const char* what) {
 std::vector<std::size_t> rank_order(const std::vector<double>& values, bool descending) {
     std::vector<std::size_t> order(values.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
+    // Every rank is needed (NTILE), so the whole column is sorted, cancellably.
+    InterruptTicker ticker;
     if (descending)
         std::stable_sort(order.begin(), order.end(),
-                         [&](std::size_t a, std::size_t b) { return values[a] > values[b]; });
+                         ticking(ticker, [&](std::size_t a, std::size_t b) { return values[a] > values[b]; }));
     else
         std::stable_sort(order.begin(), order.end(),
-                         [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+                         ticking(ticker, [&](std::size_t a, std::size_t b) { return values[a] < values[b]; }));
     check_interrupts();
     return order;
 }

@@ -29,14 +29,14 @@ struct RawRatings {
     double* values;
     std::int64_t skipped;
     const char* problem;
-    std::uint64_t limit_bytes;
+    std::uint64_t max_ratings;
     bool over_limit;
 };
 
 void collect_rating(TupleTableSlot* slot, void* arg) {
     auto* r = static_cast<RawRatings*>(arg);
     if (r->problem != nullptr) return;
-    if ((r->count + 1) * 120 > r->limit_bytes) {  // the matrix would not fit: stop storing
+    if (r->count + 1 > r->max_ratings) {  // the matrix would not fit: stop storing
         r->problem = "the rating matrix would need more than crm.max_fit_memory";
         r->over_limit = true;
         return;
@@ -209,11 +209,11 @@ void notice_skipped(std::int64_t skipped) {
 
 std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, std::int64_t* skipped) {
     const std::string sql = select_columns(c);
-    const std::uint64_t limit = max_fit_memory_bytes();
-    RawRatings* raw = pg_guard([limit] {
+    const std::uint64_t max_ratings = crm::rating_matrix_max_ratings(max_fit_memory_bytes());
+    RawRatings* raw = pg_guard([max_ratings] {
         auto* r = static_cast<RawRatings*>(palloc0(sizeof(RawRatings)));
         r->context = AllocSetContextCreate(CurrentMemoryContext, "crm cf ratings", ALLOCSET_DEFAULT_SIZES);
-        r->limit_bytes = limit;  // about 120 bytes per rating: matrix, indexes and the rows read
+        r->max_ratings = max_ratings;
         return r;
     });
     spi.stream(sql, {}, {}, &collect_rating, raw);

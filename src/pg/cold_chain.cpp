@@ -210,35 +210,8 @@ CRM_FUNCTION(crm_cold_chain_status_final) {
     const crm::Reading& last = readings.back();
     const crm::CoolingFit fit = crm::fit_cooling(readings);
 
-    std::string status;
-    std::optional<double> breach_at;
-    const bool above = std::isfinite(upper) && last.temperature > upper;
-    const bool below = std::isfinite(lower) && last.temperature < lower;
-    if (above || below) {
-        status = "breached";
-    } else if (fit.converged || (fit.n >= 3 && std::isfinite(fit.t0) && std::isfinite(fit.ambient) &&
-                                 std::isfinite(fit.tau) && fit.tau > 0)) {
-        // A fit that stopped short of convergence (a nearly straight or noisy
-        // series) still gives the best curve found: forecast with it rather
-        // than report a stable shipment as lacking data.
-        // Forecast from the last reading. A warming curve can only cross the
-        // upper limit, a cooling one only the lower limit.
-        const bool warming = fit.ambient > crm::predict_at(fit, last.t);
-        const double limit = warming ? upper : lower;
-        if (std::isfinite(limit)) {
-            try {
-                breach_at = crm::breach_time(fit, limit, last.t);
-            } catch (const crm::Error& e) {
-                if (e.kind() != crm::ErrorKind::OutOfRange) throw;
-                breach_at.reset();  // so far off it cannot be represented: never, for operations
-            }
-            // Beyond a century the forecast means nothing (and may not fit a timestamp).
-            if (breach_at && *breach_at > last.t + 100.0 * 365.25 * 86400.0) breach_at.reset();
-        }
-        status = breach_at && *breach_at <= as_of + horizon ? "will breach within horizon" : "ok";
-    } else {
-        status = fit.note == "flat series" ? "ok" : "insufficient data";
-    }
+    const crm::ShipmentStatus status = crm::shipment_status(fit, last, upper, lower, as_of, horizon);
+    const std::optional<double>& breach_at = status.breach_at;
 
     const TupleDesc desc = crm::pg::result_tupdesc(fcinfo);
     // The nested crm.temp_model row needs its own descriptor.
@@ -253,7 +226,7 @@ CRM_FUNCTION(crm_cold_chain_status_final) {
     v[2] = TimestampTzGetDatum(seconds_ts(last.t));
     v[3] = Float8GetDatum(last.temperature);
     v[4] = model_row(model_desc, fit);
-    v[5] = crm::pg::text_datum(status);
+    v[5] = crm::pg::text_datum(crm::shipment_state_name(status.state));
     null[6] = !breach_at;
     v[6] = breach_at ? TimestampTzGetDatum(seconds_ts(*breach_at)) : static_cast<Datum>(0);
     null[7] = !std::isfinite(upper);

@@ -198,14 +198,15 @@ CRM_FUNCTION(crm_kmeans_transfn) {
     }
     const std::vector<double> x = crm::pg::float8_array_arg(fcinfo, 1, "features");
     if (x.empty()) crm::throw_invalid("features must not be an empty array");
-    // The points grow with the table (or up to sample_size): check before each
-    // row is stored that the fit would still fit, and stop early, with advice.
-    const std::size_t need = crm::kmeans_memory_estimate(state->points.size() + 1, static_cast<int>(x.size()),
-                                                         state->options.k);
-    if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
     state->points.add(x.data(), static_cast<int>(x.size()));
     if ((state->points.seen() & 0x3FFFF) == 0)  // every 262,144 rows
         crm::pg::report_progress_once("crm.kmeans_fit reading rows: " + std::to_string(state->points.seen()));
+    // The points grow with the table (or up to sample_size): stop early, with advice.
+    if ((state->points.size() & 1023) == 0) {
+        const std::size_t need = crm::kmeans_memory_estimate(state->points.size(), state->points.dims(),
+                                                             state->options.k);
+        if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
+    }
     PG_RETURN_POINTER(state);
 }
 
@@ -418,11 +419,8 @@ CRM_FUNCTION(crm_kmeans_silhouette) {
         list += (i ? ", " : "") + col.quoted_name + "::pg_catalog.float8";
     }
     const std::int64_t sample_size = PG_GETARG_INT64(3);
-    if (sample_size < 1) crm::throw_invalid("sample_size must be at least 1");
-    // The sample three times over (points, scaled, labels and sums), and the
-    // sample x k matrix of distances to every cluster.
-    if (static_cast<double>(sample_size) * (model.dims * 8.0 * 3.0 + model.k * 8.0) >
-        static_cast<double>(crm::pg::max_fit_memory_bytes()))
+    crm::validate_silhouette_sample_size(sample_size);
+    if (crm::silhouette_memory_estimate(sample_size, model.dims, model.k) > crm::pg::max_fit_memory_bytes())
         crm::throw_error(crm::ErrorKind::OutOfMemory,
                          "a silhouette sample of " + std::to_string(sample_size) +
                              " points would need more than crm.max_fit_memory",

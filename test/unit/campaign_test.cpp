@@ -8,6 +8,7 @@
 
 #include "campaign.hpp"
 #include "errors.hpp"
+#include "expect_error.hpp"
 
 namespace {
 
@@ -88,10 +89,10 @@ TEST(WelchUplift, ConstantGroupsHaveNoTest) {
 
 TEST(WelchUplift, BadInput) {
     crm::UpliftState s;
-    EXPECT_THROW(s.add(true, std::nan("")), crm::Error);
-    EXPECT_THROW(s.add(true, std::numeric_limits<double>::infinity()), crm::Error);
-    EXPECT_THROW(crm::welch_uplift(sample_state(), 1.0), crm::Error);
-    EXPECT_THROW(crm::welch_uplift(sample_state(), 0.0), crm::Error);
+    EXPECT_ERROR_KIND(s.add(true, std::nan("")), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(s.add(true, std::numeric_limits<double>::infinity()), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::welch_uplift(sample_state(), 1.0), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::welch_uplift(sample_state(), 0.0), crm::ErrorKind::InvalidParameter);
 }
 
 TEST(UpliftState, BytesRoundTripAndRejectCorruption) {
@@ -103,7 +104,7 @@ TEST(UpliftState, BytesRoundTripAndRejectCorruption) {
     EXPECT_EQ(back.control.m2, s.control.m2);
     EXPECT_EQ(back.skipped, 3);
     for (std::size_t cut = 0; cut < bytes.size(); ++cut)
-        EXPECT_THROW(crm::UpliftState::deserialize(bytes.data(), cut), crm::Error);
+        EXPECT_ERROR_KIND(crm::UpliftState::deserialize(bytes.data(), cut), crm::ErrorKind::InvalidBinary);
 }
 
 TEST(ConversionUplift, HandComputed) {
@@ -133,7 +134,7 @@ TEST(ConversionState, BytesRoundTripAndRejectInconsistentCounts) {
     const auto back = crm::ConversionState::deserialize(bytes.data(), bytes.size());
     EXPECT_EQ(back.treated_converted, 1);
     bytes[2 + 8] = 9;  // treated_converted (second field) > treated_n
-    EXPECT_THROW(crm::ConversionState::deserialize(bytes.data(), bytes.size()), crm::Error);
+    EXPECT_ERROR_KIND(crm::ConversionState::deserialize(bytes.data(), bytes.size()), crm::ErrorKind::InvalidBinary);
 }
 
 }  // namespace

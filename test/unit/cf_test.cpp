@@ -15,6 +15,7 @@
 
 #include "cf.hpp"
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "interrupts.hpp"
 
 namespace {
@@ -57,13 +58,17 @@ double predict_one(const RatingMatrix& m, std::int64_t user, std::int64_t item, 
 }
 
 void expect_invalid(const std::function<void()>& call, const std::string& fragment) {
-    try {
-        call();
-        FAIL() << "no error; expected one mentioning " << fragment;
-    } catch (const crm::Error& e) {
-        EXPECT_EQ(e.kind(), crm::ErrorKind::InvalidParameter);
-        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    }
+    const std::string msg = crm_test::expect_error_kind(call, crm::ErrorKind::InvalidParameter);
+    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+}
+
+TEST(RatingMatrixMemory, MaxRatingsWithinTheLimit) {
+    // 120 bytes a rating: 1 MiB holds floor(1048576 / 120) = 8738 ratings.
+    EXPECT_EQ(crm::rating_matrix_max_ratings(1048576), 8738u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(119), 0u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(120), 1u);
+    EXPECT_EQ(crm::rating_matrix_max_ratings(std::numeric_limits<std::uint64_t>::max()),
+              std::numeric_limits<std::uint64_t>::max() / 120);
 }
 
 TEST(CfNames, ParseSimilarity) {

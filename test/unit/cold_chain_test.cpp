@@ -12,6 +12,7 @@
 
 #include "cold_chain.hpp"
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "series_accumulator.hpp"
 #include "interrupts.hpp"
 
@@ -22,12 +23,7 @@ constexpr double kEpoch = 1700000000.0;  // Unix-time-like: the fit must cope wi
 
 template <class F>
 void expect_error(F&& f, crm::ErrorKind kind) {
-    try {
-        f();
-        ADD_FAILURE() << "no crm::Error thrown";
-    } catch (const crm::Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-    }
+    crm_test::expect_error_kind(std::forward<F>(f), kind);
 }
 
 void expect_rel(double actual, double expected, double rel) {
@@ -282,7 +278,7 @@ TEST(ColdChainFit, FlatSeriesIsNotAnError) {
     EXPECT_DOUBLE_EQ(fit.t0, 4.5);
     EXPECT_DOUBLE_EQ(fit.ambient, 4.5);
     EXPECT_TRUE(std::isnan(fit.tau));
-    EXPECT_THROW(crm::predict_at(fit, 100), crm::Error);  // no curve to evaluate
+    EXPECT_ERROR_KIND(crm::predict_at(fit, 100), crm::ErrorKind::InvalidParameter);  // no curve to evaluate
 }
 
 TEST(ColdChainFit, NonFiniteReadingsAreInvalid) {
@@ -503,8 +499,8 @@ TEST(ReadingSeries, AddMergeAndDeduplicate) {
     c.merge(c);
     EXPECT_EQ(c.size(), 8u);
     EXPECT_EQ(c.sorted_deduplicated().size(), 3u);
-    EXPECT_THROW(a.add(std::nan(""), 1), crm::Error);
-    EXPECT_THROW(a.add(1, kInf), crm::Error);
+    EXPECT_ERROR_KIND(a.add(std::nan(""), 1), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(a.add(1, kInf), crm::ErrorKind::InvalidParameter);
     EXPECT_EQ(a.size(), 4u);
 }
 
@@ -590,7 +586,7 @@ TEST(SeriesAccumulator, KindIsCarriedAndCheckedOnMerge) {
     EXPECT_EQ(back.kind(), crm::SeriesKind::TimeAbove);
     crm::SeriesAccumulator fit;
     fit.set_kind(crm::SeriesKind::TempFit);
-    expect_error([&] { fit.merge(back); }, crm::ErrorKind::InvalidParameter);
+    crm_test::expect_error_kind([&] { fit.merge(back); }, crm::ErrorKind::InvalidParameter);
     crm::SeriesAccumulator same;
     same.set_kind(crm::SeriesKind::TimeAbove);
     same.merge(back);
@@ -599,5 +595,89 @@ TEST(SeriesAccumulator, KindIsCarriedAndCheckedOnMerge) {
     std::vector<std::uint8_t> old(bytes);
     old.erase(old.begin() + 2);
     old[1] = 1;
-    expect_error([&] { crm::SeriesAccumulator::deserialize(old.data(), old.size()); }, crm::ErrorKind::InvalidParameter);
+    crm_test::expect_error_kind([&] { crm::SeriesAccumulator::deserialize(old.data(), old.size()); }, crm::ErrorKind::InvalidParameter);
 }
+
+// ---------------------------------------------------------------------------
+// Shipment status (crm.cold_chain_alerts), against hand-computed cases.
+
+namespace {
+
+crm::CoolingFit hand_fit(double t0, double ambient, double tau) {
+    crm::CoolingFit f;
+    f.t0 = t0;
+    f.ambient = ambient;
+    f.tau = tau;
+    f.start = 0;
+    f.n = 10;
+    f.converged = true;
+    return f;
+}
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// 2 -> 12 with tau = 1 h reaches 10 when exp(-t / tau) = 0.2: t = 3600 ln 5.
+const double kReach10 = 3600.0 * std::log(5.0);
+
+TEST(ShipmentStatus, BreachedWhenTheLastReadingIsOutside) {
+    const crm::CoolingFit fit = hand_fit(2, 12, 3600);
+    crm::ShipmentStatus s = crm::shipment_status(fit, {3600, 9.0}, 8, kNaN, 3600, 3600);
+    EXPECT_EQ(s.state, crm::ShipmentState::Breached);
+    EXPECT_FALSE(s.breach_at);
+    s = crm::shipment_status(fit, {3600, 1.0}, kNaN, 2, 3600, 3600);
+    EXPECT_EQ(s.state, crm::ShipmentState::Breached);
+    EXPECT_STREQ(crm::shipment_state_name(s.state), "breached");
+}
+
+TEST(ShipmentStatus, WarmingCurveForecastAgainstTheHorizon) {
+    const crm::CoolingFit fit = hand_fit(2, 12, 3600);
+    const crm::Reading last{3600, crm::predict_at(fit, 3600)};  // 8.32
+    // Breach at 5794 s: within as_of 3600 + horizon 3600, not within + 1000.
+    crm::ShipmentStatus s = crm::shipment_status(fit, last, 10, 0, 3600, 3600);
+    EXPECT_EQ(s.state, crm::ShipmentState::WillBreach);
+    ASSERT_TRUE(s.breach_at);
+    EXPECT_NEAR(*s.breach_at, kReach10, 1e-6);
+    EXPECT_STREQ(crm::shipment_state_name(s.state), "will breach within horizon");
+    s = crm::shipment_status(fit, last, 10, 0, 3600, 1000);
+    EXPECT_EQ(s.state, crm::ShipmentState::Ok);
+    ASSERT_TRUE(s.breach_at);  // still forecast, after the horizon
+    EXPECT_NEAR(*s.breach_at, kReach10, 1e-6);
+    // A warming curve never crosses a limit at its ambient, nor the lower one.
+    s = crm::shipment_status(fit, last, 12, 0, 3600, 1e9);
+    EXPECT_EQ(s.state, crm::ShipmentState::Ok);
+    EXPECT_FALSE(s.breach_at);
+    s = crm::shipment_status(fit, last, kNaN, 5, 3600, 1e9);
+    EXPECT_EQ(s.state, crm::ShipmentState::Ok);
+    EXPECT_FALSE(s.breach_at);
+    EXPECT_STREQ(crm::shipment_state_name(s.state), "ok");
+}
+
+TEST(ShipmentStatus, CoolingCurveHeadsForTheLowerLimit) {
+    const crm::CoolingFit fit = hand_fit(12, 2, 3600);  // reaches 4 at 3600 ln 5 too
+    const crm::Reading last{3600, crm::predict_at(fit, 3600)};
+    const crm::ShipmentStatus s = crm::shipment_status(fit, last, 20, 4, 3600, 3600);
+    EXPECT_EQ(s.state, crm::ShipmentState::WillBreach);
+    ASSERT_TRUE(s.breach_at);
+    EXPECT_NEAR(*s.breach_at, kReach10, 1e-6);
+}
+
+TEST(ShipmentStatus, UnusableFitsAndFarForecasts) {
+    crm::CoolingFit fit = hand_fit(2, 12, 3600);
+    fit.converged = false;  // not converged but usable: n >= 3, finite, tau > 0
+    EXPECT_EQ(crm::shipment_status(fit, {3600, 8.0}, 10, kNaN, 3600, 3600).state, crm::ShipmentState::WillBreach);
+    fit.n = 2;
+    fit.note = "fewer than 3 readings";
+    crm::ShipmentStatus s = crm::shipment_status(fit, {3600, 8.0}, 10, kNaN, 3600, 3600);
+    EXPECT_EQ(s.state, crm::ShipmentState::InsufficientData);
+    EXPECT_FALSE(s.breach_at);
+    EXPECT_STREQ(crm::shipment_state_name(s.state), "insufficient data");
+    fit = crm::CoolingFit();
+    fit.n = 5;
+    fit.note = "flat series";
+    EXPECT_EQ(crm::shipment_status(fit, {3600, 5.0}, 10, 0, 3600, 3600).state, crm::ShipmentState::Ok);
+    // tau = 1e12 s: the limit is reached after 50,000 years, beyond the century cut.
+    s = crm::shipment_status(hand_fit(2, 12, 1e12), {3600, 2.0}, 10, kNaN, 3600, 1e30);
+    EXPECT_EQ(s.state, crm::ShipmentState::Ok);
+    EXPECT_FALSE(s.breach_at);
+}
+
+}  // namespace

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "interrupts.hpp"
 #include "kmeans.hpp"
 #include "kmeans_labels.hpp"
+#include "kmeans_state.hpp"
 
 namespace {
 
@@ -59,14 +61,7 @@ PointSet random_points(int n, int dims, std::uint64_t seed, double spread = 1.0)
 // Expects `f` to throw crm::Error of `kind`; returns the message and hint.
 template <class F>
 std::string expect_error(ErrorKind kind, F&& f) {
-    try {
-        f();
-    } catch (const crm::Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        return std::string(e.what()) + " | " + e.hint();
-    }
-    ADD_FAILURE() << "no crm::Error thrown";
-    return {};
+    return crm_test::expect_error_kind(std::forward<F>(f), kind);
 }
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -428,6 +423,60 @@ TEST(KMeans, RejectsBadInputAndOptions) {
     EXPECT_NO_THROW(crm::kmeans_fit(points, options_for(3)));
 }
 
+// One validation serves kmeans_fit, the aggregate state and the adapter: every
+// path rejects the same options with the same kind and message.
+TEST(KMeans, OptionsAreValidatedAlikeEverywhere) {
+    const PointSet points = make_points({{0, 0}, {1, 1}, {2, 2}, {3, 3}});
+    struct Case {
+        const char* what;
+        void (*change)(KMeansOptions&);
+        std::int64_t sample_size;
+    };
+    const Case cases[] = {
+        {"k = 0", [](KMeansOptions& o) { o.k = 0; }, 0},
+        {"k < 0", [](KMeansOptions& o) { o.k = -3; }, 0},
+        {"n_init = 0", [](KMeansOptions& o) { o.n_init = 0; }, 0},
+        {"max_iter = 0", [](KMeansOptions& o) { o.max_iter = 0; }, 0},
+        {"tol < 0", [](KMeansOptions& o) { o.tol = -1e-9; }, 0},
+        {"tol NaN", [](KMeansOptions& o) { o.tol = kNaN; }, 0},
+        {"tol Infinity", [](KMeansOptions& o) { o.tol = kInf; }, 0},
+        {"tol -Infinity", [](KMeansOptions& o) { o.tol = -kInf; }, 0},
+        {"empty feature name", [](KMeansOptions& o) { o.feature_names = {"a", ""}; }, 0},
+        {"NUL in a feature name", [](KMeansOptions& o) { o.feature_names = {"a", std::string("b\0", 2)}; }, 0},
+        {"initial_centroids not k rows", [](KMeansOptions& o) { o.initial_centroids = Eigen::MatrixXd::Zero(3, 2); }, 0},
+        {"initial_centroids not finite",
+         [](KMeansOptions& o) {
+             o.initial_centroids = Eigen::MatrixXd::Zero(2, 2);
+             o.initial_centroids(1, 0) = kInf;
+         },
+         0},
+        {"sample_size < 0", [](KMeansOptions&) {}, -1},
+        {"sample_size < k", [](KMeansOptions&) {}, 1},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        KMeansOptions o = options_for(2);
+        c.change(o);
+        const std::string direct =
+            expect_error(ErrorKind::InvalidParameter, [&] { crm::validate_kmeans_options(o, c.sample_size); });
+        crm::KMeansFitState state;
+        EXPECT_EQ(expect_error(ErrorKind::InvalidParameter, [&] { state.set_options(o, c.sample_size); }), direct);
+        if (c.sample_size == 0)
+            EXPECT_EQ(expect_error(ErrorKind::InvalidParameter, [&] { crm::kmeans_fit(points, o); }), direct);
+    }
+    EXPECT_NO_THROW(crm::validate_kmeans_options(options_for(2), 2));
+    EXPECT_NO_THROW(crm::validate_kmeans_options(options_for(2), 0));
+    // A serialised aggregate state carrying options no worker accepts is corrupt.
+    crm::KMeansFitState forged;
+    forged.has_options = true;
+    forged.options = options_for(2);
+    forged.options.tol = kInf;
+    const std::vector<std::uint8_t> bytes = forged.serialize();
+    expect_error(ErrorKind::InvalidBinary, [&] { crm::KMeansFitState::deserialize(bytes.data(), bytes.size()); });
+    expect_error(ErrorKind::InvalidParameter, [] { crm::validate_silhouette_sample_size(0); });
+    EXPECT_NO_THROW(crm::validate_silhouette_sample_size(1));
+}
+
 TEST(KMeans, SameSeedSameModelDifferentSeedsMayDiffer) {
     const PointSet points = random_points(200, 3, 5, 2.5);
     const KMeansModel a = crm::kmeans_fit(points, options_for(5, 123));
@@ -702,6 +751,14 @@ const std::vector<double> kSklearnPoints = {
     4.055,  5.467,  0.717,  3.478,  3.262,  -3.164, 5.830,  5.245,  -1.793, 3.798,  3.097,  0.410,
 };
 
+TEST(KMeans, SilhouetteMemoryEstimate) {
+    // 1000 points, 3 features, 4 clusters: 1000 * (16 * 3 + 8 * 4 + 12) + 4096.
+    EXPECT_EQ(crm::silhouette_memory_estimate(1000, 3, 4), 1000u * (48 + 32 + 12) + 4096);
+    EXPECT_EQ(crm::silhouette_memory_estimate(-5, 3, 4), 4096u);
+    EXPECT_EQ(crm::silhouette_memory_estimate(std::numeric_limits<std::int64_t>::max(), 1000000, 1000000),
+              std::numeric_limits<std::size_t>::max());
+}
+
 TEST(KMeans, MatchesScikitLearnInertia) {
     PointSet points;
     for (std::size_t i = 0; i < kSklearnPoints.size(); i += 3) points.add(&kSklearnPoints[i], 3);
@@ -783,6 +840,12 @@ TEST(KMeansModel, BinaryRoundTripIsExact) {
     expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(bytes.data(), bytes.size()); });
     bad = awkward_model();
     bad.divisor[0] = 0;
+    bytes = bad.serialize();
+    expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(bytes.data(), bytes.size()); });
+    // PostgreSQL text cannot hold a NUL: a feature name with one is corrupt bytes.
+    bad = fitted_model();
+    bad.feature_names.assign(static_cast<std::size_t>(bad.dims), "f");
+    bad.feature_names[0] = std::string("a\0b", 3);
     bytes = bad.serialize();
     expect_error(ErrorKind::InvalidBinary, [&] { KMeansModel::deserialize(bytes.data(), bytes.size()); });
 }

@@ -2,9 +2,13 @@
 // and numpy.quantile(method = 'linear'), and SQL's NTILE.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <random>
 #include <vector>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "quantile.hpp"
 
 namespace {
@@ -18,6 +22,29 @@ TEST(Quantile, MatchesRType7) {
     EXPECT_DOUBLE_EQ(cuts[1], 4.6);
     EXPECT_DOUBLE_EQ(cuts[2], 6.4);
     EXPECT_DOUBLE_EQ(cuts[3], 8.2);
+}
+
+// The cut points come from selected order statistics, not a full sort: they
+// must be the same bits as quantile_type7 over the sorted column.
+TEST(Quantile, SelectionGivesTheSortedColumnsQuantiles) {
+    std::mt19937_64 engine(2024);
+    for (std::size_t n : {1u, 2u, 3u, 7u, 10u, 11u, 100u, 1001u, 5000u}) {
+        for (int distinct : {3, 1000000}) {
+            std::vector<double> values(n);
+            for (double& v : values) v = static_cast<double>(engine() % static_cast<std::uint64_t>(distinct)) * 0.37 - 50;
+            std::vector<double> sorted = values;
+            std::sort(sorted.begin(), sorted.end());
+            for (int bins = 2; bins <= 10; ++bins) {
+                const auto cuts = crm::quantile_cut_points(values, bins);
+                ASSERT_EQ(cuts.size(), static_cast<std::size_t>(bins - 1));
+                for (int j = 1; j < bins; ++j) {
+                    const double expected = crm::quantile_type7(sorted, static_cast<double>(j) / bins);
+                    EXPECT_EQ(std::memcmp(&cuts[j - 1], &expected, sizeof expected), 0)
+                        << "n " << n << " bins " << bins << " cut " << j;
+                }
+            }
+        }
+    }
 }
 
 TEST(Quantile, UnsortedInputAndEnds) {
@@ -38,9 +65,9 @@ TEST(Quantile, SingleValue) {
 }
 
 TEST(Quantile, RejectsBadArguments) {
-    EXPECT_THROW(crm::quantile_type7({}, 0.5), crm::Error);
-    EXPECT_THROW(crm::quantile_type7({1.0}, 1.5), crm::Error);
-    EXPECT_THROW(crm::quantile_cut_points({1.0}, 1), crm::Error);
+    EXPECT_ERROR_KIND(crm::quantile_type7({}, 0.5), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::quantile_type7({1.0}, 1.5), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::quantile_cut_points({1.0}, 1), crm::ErrorKind::InvalidParameter);
     EXPECT_TRUE(crm::quantile_cut_points({}, 5).empty());
 }
 

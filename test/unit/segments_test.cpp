@@ -4,6 +4,7 @@
 #include <set>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "segments.hpp"
 
 namespace {
@@ -49,19 +50,12 @@ TEST(Segments, OtherBinCountsAreRescaled) {
 TEST(Segments, CustomMapMustBeAPartition) {
     using Rules = std::vector<crm::SegmentRule>;
     EXPECT_NO_THROW(crm::SegmentMap::from_rules(2, Rules{{"Good", "2*"}, {"Bad", "1*"}}));
-    try {
-        crm::SegmentMap::from_rules(2, Rules{{"Good", "2*"}});
-        FAIL();
-    } catch (const crm::Error& e) {
-        EXPECT_EQ(e.kind(), crm::ErrorKind::InvalidParameter);
-        EXPECT_NE(std::string(e.what()).find("unassigned"), std::string::npos);
-    }
-    try {
-        crm::SegmentMap::from_rules(2, Rules{{"Good", "2*"}, {"Bad", "**"}});
-        FAIL();
-    } catch (const crm::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("both"), std::string::npos);
-    }
+    std::string msg = crm_test::expect_error_kind([] { crm::SegmentMap::from_rules(2, Rules{{"Good", "2*"}}); },
+                                                  crm::ErrorKind::InvalidParameter);
+    EXPECT_NE(msg.find("unassigned"), std::string::npos) << msg;
+    msg = crm_test::expect_error_kind(
+        [] { crm::SegmentMap::from_rules(2, Rules{{"Good", "2*"}, {"Bad", "**"}}); }, crm::ErrorKind::InvalidParameter);
+    EXPECT_NE(msg.find("both"), std::string::npos) << msg;
 }
 
 TEST(Segments, PatternSyntax) {
@@ -76,21 +70,21 @@ TEST(Segments, PatternSyntax) {
     EXPECT_EQ(two_digit_f.segment(10, 10), "Top");
     EXPECT_EQ(two_digit_f.segment(10, 9), "A");
     EXPECT_EQ(two_digit_f.segment(9, 10), "B");
-    EXPECT_THROW(crm::SegmentMap::from_rules(10, Rules{{"X", "1010"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(10, Rules{{"X", "100,1"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "6*"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "[3-1]*"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "5"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"X", "**x"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{{"", "**"}}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(5, Rules{}), crm::Error);
-    EXPECT_THROW(crm::SegmentMap::from_rules(11, Rules{{"X", "**"}}), crm::Error);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(10, Rules{{"X", "1010"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(10, Rules{{"X", "100,1"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{{"X", "6*"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{{"X", "[3-1]*"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{{"X", "5"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{{"X", "**x"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{{"", "**"}}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(5, Rules{}), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::SegmentMap::from_rules(11, Rules{{"X", "**"}}), crm::ErrorKind::InvalidParameter);
 }
 
 TEST(Segments, ScoresOutOfRange) {
     const auto map = crm::SegmentMap::default_grid(5);
-    EXPECT_THROW(map.segment(0, 1), crm::Error);
-    EXPECT_THROW(map.segment(1, 6), crm::Error);
+    EXPECT_ERROR_KIND(map.segment(0, 1), crm::ErrorKind::OutOfRange);
+    EXPECT_ERROR_KIND(map.segment(1, 6), crm::ErrorKind::OutOfRange);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "errors.hpp"
+#include "expect_error.hpp"
 #include "weighted_score.hpp"
 
 namespace {
@@ -17,11 +18,11 @@ TEST(WeightedScore, HandComputed) {
 TEST(WeightedScore, RejectsBadInput) {
     const double x[] = {1.0, std::nan("")};
     const double w[] = {1.0, 1.0};
-    EXPECT_THROW(crm::weighted_score(x, w, 2), crm::Error);
-    EXPECT_THROW(crm::weighted_score(x, w, 0), crm::Error);
+    EXPECT_ERROR_KIND(crm::weighted_score(x, w, 2), crm::ErrorKind::InvalidParameter);
+    EXPECT_ERROR_KIND(crm::weighted_score(x, w, 0), crm::ErrorKind::InvalidParameter);
     const double big[] = {1e308, 1e308};
     const double two[] = {10.0, 10.0};
-    EXPECT_THROW(crm::weighted_score(big, two, 2), crm::Error);
+    EXPECT_ERROR_KIND(crm::weighted_score(big, two, 2), crm::ErrorKind::OutOfRange);
 }
 
 }  // namespace
