@@ -20,9 +20,12 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc/core -Isrc/pg -I/usr/include/eigen3
-PG_CXXFLAGS = -std=c++17 -Wno-register -O2 -fvisibility-inlines-hidden
-SHLIB_LINK = -lstdc++
-EXTRA_CLEAN = results regression.diffs regression.out
+# Warnings on for the adapter too; only the SQL entry points are exported
+# (pg_includes.hpp); -MMD tracks each object's headers (the .d files).
+PG_CXXFLAGS = -std=c++17 -Wno-register -O2 -fvisibility=hidden -fvisibility-inlines-hidden \
+              -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
+SHLIB_LINK = -lstdc++ -Wl,--version-script=$(srcdir)/src/pg/exports.map
+EXTRA_CLEAN = results regression.diffs regression.out $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 # Debian's PGXS compiles every source to LLVM bitcode with clang in C++14 mode;
@@ -38,5 +41,8 @@ dist:
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_MODULES:%=sql/install/%.sql) Makefile
 	cat $(INSTALL_MODULES:%=sql/install/%.sql) > $@
 
-# Headers are not tracked by PGXS: rebuild objects when any header changes.
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+# Header dependencies, written by -MMD at the first build.
+-include $(OBJS:.o=.d)
+
+# The export list is an input of the link.
+$(shlib): src/pg/exports.map

@@ -64,6 +64,11 @@ Datum run_entry(Body&& body) {
     return result;
 }
 
+// -Wclobbered: `result` is written inside PG_TRY and read only when no
+// longjmp happened (after one, the PgError is thrown instead), so its value
+// after a longjmp never matters.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclobbered"
 template <typename F>
 auto pg_guard(F&& call) -> decltype(call()) {
     using Result = decltype(call());
@@ -95,6 +100,7 @@ auto pg_guard(F&& call) -> decltype(call()) {
         return result;
     }
 }
+#pragma GCC diagnostic pop
 
 // The core's interrupt handler: raises a pending cancel or statement_timeout
 // as a PgError so the core unwinds and the query stops.

@@ -15,8 +15,8 @@ std::size_t crm::pg::cf_cache_memory_bytes() { return static_cast<std::size_t>(c
 extern "C" {
 PG_MODULE_MAGIC;
 
-void _PG_init(void);
-void _PG_init(void) {
+PGDLLEXPORT void _PG_init(void);
+PGDLLEXPORT void _PG_init(void) {
     // Long loops in the core poll this, so statement_timeout and
     // pg_cancel_backend stop them.
     crm::set_interrupt_handler(&crm::pg::check_for_interrupts_from_core);

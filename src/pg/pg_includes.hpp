@@ -9,6 +9,14 @@
 #include <string>
 #include <vector>
 
+// The library is built with -fvisibility=hidden: only the SQL entry points,
+// the magic block and _PG_init are exported. PostgreSQL 15 defines
+// PGDLLEXPORT empty outside Windows; this definition (which c.h keeps) marks
+// what it declares as exported.
+#ifndef PGDLLEXPORT
+#define PGDLLEXPORT __attribute__((visibility("default")))
+#endif
+
 extern "C" {
 #include "postgres.h"
 
@@ -43,7 +51,7 @@ extern "C" {
     PG_FUNCTION_INFO_V1(name);                                                               \
     }                                                                                        \
     static Datum name##_body(FunctionCallInfo fcinfo);                                       \
-    extern "C" Datum name(PG_FUNCTION_ARGS) {                                                \
+    extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS) {                                    \
         return crm::pg::run_entry([fcinfo]() -> Datum { return name##_body(fcinfo); });      \
     }                                                                                        \
     static Datum name##_body(FunctionCallInfo fcinfo)

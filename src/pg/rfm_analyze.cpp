@@ -23,6 +23,15 @@
 
 namespace {
 
+// A text datum allocated in `context` (C only; not inlined into a guard, so
+// no local of it lives across the guard's setjmp).
+__attribute__((noinline)) Datum text_in_context(MemoryContext context, const char* data, std::size_t size) {
+    auto* t = static_cast<text*>(MemoryContextAlloc(context, size + VARHDRSZ));
+    SET_VARSIZE(t, size + VARHDRSZ);
+    memcpy(VARDATA(t), data, size);
+    return PointerGetDatum(t);
+}
+
 using crm::pg::pg_guard;
 
 struct Arguments {
@@ -252,10 +261,7 @@ CRM_FUNCTION(crm_rfm_analyze) {
             if (known == &name) text = datum;
         if (text == 0) {
             text = pg_guard([rsinfo, &name] {
-                MemoryContext previous = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-                const Datum d = PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
-                MemoryContextSwitchTo(previous);
-                return d;
+                return text_in_context(rsinfo->econtext->ecxt_per_query_memory, name.data(), name.size());
             });
             segment_datums.emplace_back(&name, text);
         }
