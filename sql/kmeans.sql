@@ -87,10 +87,24 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT crm.kmeans_fit(ARRAY[x, y], 4) FROM km_many;
-CREATE TEMP TABLE par AS SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3)) AS m FROM km_many;
+-- The same model, to the last bit, whatever the plan (workers or not: this
+-- holds whether or not they launch) and whatever the physical order of the
+-- rows: a seeded fit, sampled or not, is a function of the rows' contents.
+CREATE TABLE km_shuffled AS SELECT * FROM km_many ORDER BY hashint4(i);
+ANALYZE km_shuffled;
 SET max_parallel_workers_per_gather = 0;
-SELECT abs((crm.kmeans_info(p.m)).inertia - (crm.kmeans_info(s.m)).inertia) < 1e-6 * (crm.kmeans_info(s.m)).inertia AS same_inertia
-FROM par p, (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3)) AS m FROM km_many) s;
+CREATE TEMP TABLE serial_fits AS
+SELECT (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3)) FROM km_many) AS full_fit,
+       (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3, sample_size => 5000)) FROM km_many) AS sampled_fit;
+SET max_parallel_workers_per_gather = 2;
+SELECT (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3)) FROM km_many)::text = full_fit::text AS parallel_same,
+       (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3)) FROM km_shuffled)::text = full_fit::text AS shuffled_same,
+       (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3, sample_size => 5000)) FROM km_many)::text
+         = sampled_fit::text AS sampled_parallel_same,
+       (SELECT crm.kmeans_fit(ARRAY[x, y], crm.kmeans_options(4, n_init => 3, sample_size => 5000)) FROM km_shuffled)::text
+         = sampled_fit::text AS sampled_shuffled_same,
+       (crm.kmeans_info(sampled_fit)).n_points AS sampled_points
+FROM serial_fits;
 RESET max_parallel_workers_per_gather;
 
 -- Bad input.

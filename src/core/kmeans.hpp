@@ -76,11 +76,19 @@ public:
     void add(const double* x, int dims);
 
     // Adds another partial set (parallel aggregation). Without sampling the
-    // points are appended; with sampling the result is a uniform sample of the
-    // union: how many come from each side follows the hypergeometric law of the
-    // two seen counts, then that many are drawn from each side's sample.
-    // The sample sizes and dimensionalities must agree (22023).
+    // points are appended. With sampling a set keeps the sample_size rows of
+    // smallest key, a seeded hash of the row's contents (bottom-k sampling):
+    // every row has the same chance to be kept, and the sample of a union is
+    // the sample of the parts' samples, so it depends on the rows, never on the
+    // order they arrive in (a parallel plan, VACUUM FULL, a restore). Identical
+    // rows share a key: they are kept or dropped together, which leaves every
+    // row's chance the same. The sample sizes, seeds and dimensionalities must
+    // agree (22023).
     void merge(const PointSet& other);
+
+    // The same points with the rows in lexicographic order: the canonical
+    // order a fit starts from, so that the fit depends on the rows only.
+    PointSet canonical() const;
 
     int dims() const { return dims_; }                  // 0 until the first point
     std::int64_t size() const { return dims_ == 0 ? 0 : static_cast<std::int64_t>(data_.size()) / dims_; }
@@ -89,21 +97,26 @@ public:
     const std::vector<double>& data() const { return data_; }  // size() x dims(), row-major
     std::size_t memory_bytes() const;
 
-    // Portable bytes (tag tags::point_set, version 1), including the sampling
-    // stream's state so a deserialised set continues exactly.
+    // Portable bytes (tag tags::point_set, version 2). Version 1 (0.1.0, a
+    // reservoir sample) is read only without sampling: a 0.1.0 sample cannot
+    // be merged with a bottom-k one (22023, recompute it).
     std::vector<std::uint8_t> serialize() const;
     // Truncated or inconsistent bytes are 22P03, never an out-of-bounds read.
     static PointSet deserialize(const std::uint8_t* data, std::size_t size);
 
 private:
-    std::uint64_t next_random();
-    std::uint64_t random_below(std::uint64_t bound);  // uniform in [0, bound), bound >= 1
+    std::uint64_t key_of(const double* x) const;
+    bool row_less(std::uint64_t key, const double* x, std::int64_t slot) const;  // (key, x) < slot's
+    void offer(const double* x, std::uint64_t key);  // sampling: keep if among the smallest keys
+    void rebuild_keys();
 
     std::int64_t sample_size_ = 0;
-    std::uint64_t rng_state_ = 0;
+    std::uint64_t seed_ = 0;
     int dims_ = 0;
     std::int64_t seen_ = 0;
     std::vector<double> data_;
+    std::vector<std::uint64_t> keys_;  // sampling only: each kept row's key
+    std::vector<std::int64_t> heap_;   // sampling only: kept rows, a max-heap by (key, contents)
 };
 
 // Checks the options that do not depend on the data, for every caller alike:

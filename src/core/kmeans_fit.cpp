@@ -27,7 +27,8 @@ std::size_t kmeans_memory_estimate(std::int64_t n, int dims, int k) {
     // empty-cluster relocation's distance and order arrays (16); counted together
     // as an upper bound (44). Per cluster: five k x d centroid-sized buffers,
     // a dozen per-cluster scalars and the distinct-point check's hash node.
-    return saturating_bytes(points * (8 * d + 44) + clusters * (40 * d + 96 + 64) + 4096);
+    // The canonical copy of the rows (8 d) and its sort order (8) come on top.
+    return saturating_bytes(points * (16 * d + 52) + clusters * (40 * d + 96 + 64) + 4096);
 }
 
 KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, ProgressCallback progress,
@@ -44,7 +45,9 @@ KMeansModel kmeans_fit(const PointSet& points, const KMeansOptions& options, Pro
         throw_invalid("initial_centroids must be k x dims finite numbers (" + std::to_string(options.k) + " x " +
                       std::to_string(points.dims()) + ")");
 
-    const ScaledPoints scaled = scale_points(points, options.scale);
+    // The rows in canonical order: the scaling's sums, the seeds and every
+    // Lloyd step then depend on the rows, not on the order they were read in.
+    const ScaledPoints scaled = scale_points(points.canonical(), options.scale);
     const std::int64_t distinct = distinct_rows(scaled.x, options.k);
     if (distinct < options.k)
         throw_invalid("k = " + std::to_string(options.k) + " exceeds the number of distinct points (" +

@@ -1,4 +1,5 @@
-// PointSet: the points of a fit, with optional reservoir sampling.
+// PointSet: the points of a fit, with optional bottom-k sampling by a seeded
+// hash of each row's contents (see kmeans.hpp).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,24 +21,46 @@ using kmeans_detail::bad_binary;
 using kmeans_detail::check_point;
 using kmeans_detail::hash_point;
 using kmeans_detail::mix64;
-using kmeans_detail::uniform_below;
 
-constexpr std::uint8_t kPointSetVersion = 1;
+// Version 2 (0.2.0): bottom-k samples. Version 1 (0.1.0): reservoir samples.
+constexpr std::uint8_t kPointSetVersion = 2;
+constexpr std::uint8_t kReservoirVersion = 1;
 }  // namespace
 
-PointSet::PointSet(std::int64_t sample_size, std::uint64_t seed) : sample_size_(sample_size), rng_state_(seed) {
+PointSet::PointSet(std::int64_t sample_size, std::uint64_t seed) : sample_size_(sample_size), seed_(seed) {
     if (sample_size < 0)
         throw_invalid("sample size must be >= 0 (0 keeps every point), got " + std::to_string(sample_size));
 }
 
-std::uint64_t PointSet::next_random() {
-    // SplitMix64: the state advances by the golden-ratio gamma, the output is its mix.
-    rng_state_ += 0x9E3779B97F4A7C15ULL;
-    return mix64(rng_state_);
+std::uint64_t PointSet::key_of(const double* x) const {
+    return mix64(hash_point(x, dims_) ^ mix64(seed_ ^ 0x5851F42D4C957F2DULL));
 }
 
-std::uint64_t PointSet::random_below(std::uint64_t bound) {
-    return uniform_below([this] { return next_random(); }, bound);
+bool PointSet::row_less(std::uint64_t key, const double* x, std::int64_t slot) const {
+    const std::uint64_t other = keys_[static_cast<std::size_t>(slot)];
+    if (key != other) return key < other;
+    const double* y = data_.data() + slot * dims_;
+    return std::lexicographical_compare(x, x + dims_, y, y + dims_);
+}
+
+void PointSet::offer(const double* x, std::uint64_t key) {
+    const auto heap_less = [this](std::int64_t a, std::int64_t b) {
+        return row_less(keys_[static_cast<std::size_t>(a)], data_.data() + a * dims_, b);
+    };
+    if (size() < sample_size_) {
+        data_.insert(data_.end(), x, x + dims_);  // may throw bad_alloc before anything else changes
+        keys_.push_back(key);
+        heap_.push_back(size() - 1);
+        std::push_heap(heap_.begin(), heap_.end(), heap_less);
+        return;
+    }
+    // Full: replace the row of largest (key, contents) if this one is smaller.
+    if (!row_less(key, x, heap_.front())) return;
+    std::pop_heap(heap_.begin(), heap_.end(), heap_less);
+    const std::int64_t slot = heap_.back();
+    std::copy(x, x + dims_, data_.begin() + slot * dims_);
+    keys_[static_cast<std::size_t>(slot)] = key;
+    std::push_heap(heap_.begin(), heap_.end(), heap_less);
 }
 
 void PointSet::add(const double* x, int dims) {
@@ -46,19 +69,11 @@ void PointSet::add(const double* x, int dims) {
         throw_invalid("ragged points: this point has " + std::to_string(dims) + " elements, the first had " +
                       std::to_string(dims_));
     check_point(x, dims);
-    if (sample_size_ == 0 || seen_ < sample_size_) {
+    if (dims_ == 0) dims_ = dims;
+    if (sample_size_ == 0)
         data_.insert(data_.end(), x, x + dims);  // may throw bad_alloc; nothing else has changed yet
-    } else {
-        // Algorithm R: point number seen_ + 1 replaces a uniform slot with
-        // probability sample_size / (seen_ + 1).
-        const std::uint64_t slot = random_below(static_cast<std::uint64_t>(seen_) + 1);
-        if (slot < static_cast<std::uint64_t>(sample_size_))
-            std::copy(x, x + dims, data_.begin() + static_cast<std::ptrdiff_t>(slot) * dims);
-    }
-    if (seen_ == 0) {
-        dims_ = dims;
-        rng_state_ = mix64(rng_state_ ^ hash_point(x, dims));
-    }
+    else
+        offer(x, key_of(x));
     ++seen_;
 }
 
@@ -66,6 +81,7 @@ void PointSet::merge(const PointSet& other) {
     if (other.sample_size_ != sample_size_)
         throw_invalid("cannot merge point sets with different sample sizes (" + std::to_string(sample_size_) +
                       " and " + std::to_string(other.sample_size_) + ")");
+    if (other.seed_ != seed_) throw_invalid("cannot merge point sets sampled with different seeds");
     if (other.seen_ == 0) return;
     if (seen_ == 0) {
         *this = other;
@@ -74,56 +90,58 @@ void PointSet::merge(const PointSet& other) {
     if (other.dims_ != dims_)
         throw_invalid("ragged points: " + std::to_string(other.dims_) + " elements in one part, " +
                       std::to_string(dims_) + " in the other");
-    const std::int64_t total = seen_ + other.seen_;
-    if (sample_size_ == 0 || total <= sample_size_) {
+    if (sample_size_ == 0) {
         data_.insert(data_.end(), other.data_.begin(), other.data_.end());
-        seen_ = total;
-        return;
-    }
-
-    // How many of the sample_size draws without replacement from the union
-    // land on this side: simulate the draws (hypergeometric).
-    std::uint64_t left_here = static_cast<std::uint64_t>(seen_);
-    std::uint64_t left_there = static_cast<std::uint64_t>(other.seen_);
-    std::int64_t from_here = 0;
-    InterruptTicker ticker;
-    for (std::int64_t t = 0; t < sample_size_; ++t) {
-        if (random_below(left_here + left_there) < left_here) {
-            ++from_here;
-            --left_here;
-        } else {
-            --left_there;
+    } else {
+        InterruptTicker ticker;
+        for (std::int64_t row = 0; row < other.size(); ++row) {
+            offer(other.data_.data() + row * dims_, other.keys_[static_cast<std::size_t>(row)]);
+            ticker.tick();
         }
-        ticker.tick();
     }
-
-    // Each side's kept points are a uniform sample of that side, so a uniform
-    // subset of them is too (partial Fisher-Yates).
-    std::vector<double> merged;
-    merged.reserve(static_cast<std::size_t>(sample_size_) * dims_);
-    const auto take = [&](const std::vector<double>& from, std::int64_t count) {
-        const std::int64_t rows = static_cast<std::int64_t>(from.size()) / dims_;
-        std::vector<std::int64_t> index(rows);
-        for (std::int64_t i = 0; i < rows; ++i) index[i] = i;
-        for (std::int64_t t = 0; t < count; ++t) {
-            const auto j = t + static_cast<std::int64_t>(random_below(static_cast<std::uint64_t>(rows - t)));
-            std::swap(index[t], index[j]);
-            const auto row = from.begin() + index[t] * dims_;
-            merged.insert(merged.end(), row, row + dims_);
-        }
-    };
-    take(data_, from_here);
-    take(other.data_, sample_size_ - from_here);
-    data_ = std::move(merged);
-    seen_ = total;
+    seen_ += other.seen_;
 }
 
-std::size_t PointSet::memory_bytes() const { return sizeof(PointSet) + data_.capacity() * sizeof(double); }
+PointSet PointSet::canonical() const {
+    std::vector<std::int64_t> order(static_cast<std::size_t>(size()));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+    const double* base = data_.data();
+    const int d = dims_;
+    InterruptTicker ticker;
+    std::sort(order.begin(), order.end(), [base, d, &ticker](std::int64_t a, std::int64_t b) {
+        ticker.tick();
+        return std::lexicographical_compare(base + a * d, base + (a + 1) * d, base + b * d, base + (b + 1) * d);
+    });
+    PointSet out(0, seed_);
+    out.dims_ = dims_;
+    out.seen_ = size();
+    out.data_.reserve(data_.size());
+    for (const std::int64_t row : order) out.data_.insert(out.data_.end(), base + row * d, base + (row + 1) * d);
+    return out;
+}
+
+void PointSet::rebuild_keys() {
+    keys_.clear();
+    heap_.clear();
+    if (sample_size_ == 0) return;
+    for (std::int64_t row = 0; row < size(); ++row) {
+        keys_.push_back(key_of(data_.data() + row * dims_));
+        heap_.push_back(row);
+    }
+    std::make_heap(heap_.begin(), heap_.end(), [this](std::int64_t a, std::int64_t b) {
+        return row_less(keys_[static_cast<std::size_t>(a)], data_.data() + a * dims_, b);
+    });
+}
+
+std::size_t PointSet::memory_bytes() const {
+    return sizeof(PointSet) + data_.capacity() * sizeof(double) + keys_.capacity() * sizeof(std::uint64_t) +
+           heap_.capacity() * sizeof(std::int64_t);
+}
 
 std::vector<std::uint8_t> PointSet::serialize() const {
     ByteWriter w(tags::point_set, kPointSetVersion);
     w.i64(sample_size_);
-    w.u64(rng_state_);
+    w.u64(seed_);
     w.u32(static_cast<std::uint32_t>(dims_));
     w.i64(seen_);
     w.f64s(data_);
@@ -135,7 +153,11 @@ PointSet PointSet::deserialize(const std::uint8_t* data, std::size_t size) {
     ByteReader r(data, size, tags::point_set, kPointSetVersion, what);
     PointSet p;
     p.sample_size_ = r.i64();
-    p.rng_state_ = r.u64();
+    p.seed_ = r.u64();
+    if (r.version() == kReservoirVersion && p.sample_size_ > 0)
+        throw_invalid("this k-means partial state holds a sample drawn by crm_analytics 0.1.0, which cannot be "
+                      "merged with the samples of this version",
+                      "Recompute it with crm.kmeans_fit_partial of this version (see docs/upgrading.md).");
     const std::uint32_t dims = r.u32();
     p.seen_ = r.i64();
     p.data_ = r.f64s();
@@ -156,6 +178,7 @@ PointSet PointSet::deserialize(const std::uint8_t* data, std::size_t size) {
     if (kept != expected) bad_binary(what, "the number of kept points does not match the counts");
     for (double v : p.data_)
         if (!std::isfinite(v)) bad_binary(what, "a non-finite coordinate");
+    p.rebuild_keys();
     return p;
 }
 

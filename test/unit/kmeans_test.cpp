@@ -2,6 +2,8 @@
 // byte and JSON forms, the silhouette and the cluster labels.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -221,7 +223,7 @@ TEST(KMeansPointSet, MergeOfSamplesIsAUniformSampleOfTheUnion) {
     const int trials = 4000;
     std::vector<int> hits(40, 0);
     for (int t = 0; t < trials; ++t) {
-        PointSet a(8, 1000 + t), b(8, 5000 + t);
+        PointSet a(8, 1000 + t), b(8, 1000 + t);  // one seed for every part of a sample
         for (int i = 0; i < 30; ++i) {
             const double x = i;
             a.add(&x, 1);
@@ -281,19 +283,20 @@ TEST(KMeansPointSet, SerialisationRoundTripsAndContinuesTheSample) {
     }
     const auto bytes = p.serialize();
     EXPECT_EQ(bytes[0], 0x50);
-    EXPECT_EQ(bytes[1], 1);
+    EXPECT_EQ(bytes[1], 2);
     PointSet q = PointSet::deserialize(bytes.data(), bytes.size());
     EXPECT_EQ(q.data(), p.data());
     EXPECT_EQ(q.seen(), p.seen());
     EXPECT_EQ(q.dims(), 2);
     EXPECT_EQ(q.sample_size(), 16);
-    // The sampling stream is part of the state: both continue identically.
+    // The sampling seed is part of the state: both keep the same rows (their
+    // slots may differ: compare the canonical order).
     for (int i = 40; i < 200; ++i) {
         const double x[2] = {i * 0.5, -i * 1.25};
         p.add(x, 2);
         q.add(x, 2);
     }
-    EXPECT_EQ(q.data(), p.data());
+    EXPECT_EQ(q.canonical().data(), p.canonical().data());
 
     const PointSet empty;
     const auto empty_bytes = empty.serialize();
@@ -1077,3 +1080,35 @@ TEST(KMeansLabels, EveryCrmRule) {
 }
 
 }  // namespace
+
+// Same rows, same result, whatever order they arrive in and however they are
+// split across parallel workers: a sample, and a seeded fit.
+TEST(KMeansOrderIndependence, SampleAndFitDependOnTheRowsOnly) {
+    std::vector<std::array<double, 2>> rows;
+    std::mt19937_64 engine(3);
+    for (int i = 0; i < 3000; ++i)
+        rows.push_back({static_cast<double>(engine() % 50) + 10.0 * (i % 4),
+                        static_cast<double>(engine() % 30) - 5.0 * (i % 3)});
+    const auto fit_of = [](const std::vector<std::array<double, 2>>& r, std::int64_t sample, int parts) {
+        std::vector<PointSet> sets(static_cast<std::size_t>(parts), PointSet(sample, 17));
+        for (std::size_t i = 0; i < r.size(); ++i) sets[i % static_cast<std::size_t>(parts)].add(r[i].data(), 2);
+        for (int p = 1; p < parts; ++p) sets[0].merge(sets[static_cast<std::size_t>(p)]);
+        crm::KMeansOptions o;
+        o.k = 4;
+        o.seed = 5;
+        o.n_init = 3;
+        return std::make_pair(sets[0].canonical().data(), crm::kmeans_fit(sets[0], o).to_json());
+    };
+    for (const std::int64_t sample : {std::int64_t{0}, std::int64_t{500}}) {
+        const auto reference = fit_of(rows, sample, 1);
+        auto shuffled = rows;
+        for (int round = 0; round < 3; ++round) {
+            std::shuffle(shuffled.begin(), shuffled.end(), engine);
+            for (const int parts : {1, 2, 3}) {
+                const auto other = fit_of(shuffled, sample, parts);
+                EXPECT_EQ(other.first, reference.first) << "sample " << sample << ", parts " << parts;
+                EXPECT_EQ(other.second, reference.second) << "sample " << sample << ", parts " << parts;
+            }
+        }
+    }
+}
