@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <memory_resource>
 #include <vector>
 
 #include "errors.hpp"
@@ -44,6 +45,7 @@ public:
         u64(bits);
     }
     void f64s(const std::vector<double>& values) { f64s(values.data(), values.size()); }
+    void f64s(const std::pmr::vector<double>& values) { f64s(values.data(), values.size()); }
     void f64s(const double* values, std::size_t n) {
         u64(n);
         if constexpr (kLittleEndianHost) {

@@ -432,7 +432,7 @@ void ReadingSeries::add(double t, double temperature) {
 void ReadingSeries::merge(const ReadingSeries& other) {
     if (&other == this) {
         // Inserting a vector's own range into itself is undefined; copy first.
-        const ReadingSeries copy = other;
+        const ReadingSeries copy = other;  // (default memory: a short-lived copy)
         merge(copy);
         return;
     }
@@ -457,8 +457,10 @@ ReadingSeries ReadingSeries::deserialize(const std::uint8_t* data, std::size_t s
     const char* what = "temperature reading series";
     ByteReader r(data, size, tags::reading_series, kSeriesVersion, what);
     ReadingSeries s;
-    s.t_ = r.f64s();
-    s.temperature_ = r.f64s();
+    const std::vector<double> t = r.f64s();
+    const std::vector<double> temperature = r.f64s();
+    s.t_.assign(t.begin(), t.end());
+    s.temperature_.assign(temperature.begin(), temperature.end());
     r.expect_end();
     if (s.t_.size() != s.temperature_.size())
         throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: column lengths differ");

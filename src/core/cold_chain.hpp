@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <memory_resource>
 #include <vector>
 
 namespace crm {
@@ -118,11 +119,17 @@ ShipmentStatus shipment_status(const CoolingFit& fit, const Reading& last, doubl
 // serialised in a portable versioned format.
 class ReadingSeries {
 public:
+    // The readings' arrays come from `memory` (the adapter passes a resource
+    // over the aggregate's memory context, so PostgreSQL counts them).
+    explicit ReadingSeries(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : t_(memory), temperature_(memory) {}
     // Non-finite t or temperature: InvalidParameter.
     void add(double t, double temperature);
     void merge(const ReadingSeries& other);
     // Readings added, duplicates included.
     std::size_t size() const { return t_.size(); }
+    // Heap bytes held (capacities).
+    std::size_t memory_bytes() const { return (t_.capacity() + temperature_.capacity()) * sizeof(double); }
     // Sorted by t; readings sharing a time are averaged into one. The result
     // does not depend on the order of addition or merging.
     std::vector<Reading> sorted_deduplicated() const;
@@ -132,8 +139,8 @@ public:
     static ReadingSeries deserialize(const std::uint8_t* data, std::size_t size);
 
 private:
-    std::vector<double> t_;
-    std::vector<double> temperature_;
+    std::pmr::vector<double> t_;
+    std::pmr::vector<double> temperature_;
 };
 
 // Seconds the temperature spent strictly above `limit` (above = true) or

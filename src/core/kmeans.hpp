@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <memory_resource>
 #include <vector>
 
 namespace crm {
@@ -68,7 +69,10 @@ using ProgressCallback = void (*)(int init, int iteration, double inertia, void*
 class PointSet {
 public:
     // sample_size = 0 keeps every point; a negative size is 22023.
-    explicit PointSet(std::int64_t sample_size = 0, std::uint64_t seed = 0);
+    // The points' arrays come from `memory` (the adapter passes a resource
+    // over the aggregate's memory context, so PostgreSQL counts them).
+    explicit PointSet(std::int64_t sample_size = 0, std::uint64_t seed = 0,
+                      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
     // The first call fixes dims (>= 1). A point of another dimensionality is
     // 22023 "ragged"; a NaN or infinite element is 22023 naming its 1-based
@@ -94,7 +98,7 @@ public:
     std::int64_t size() const { return dims_ == 0 ? 0 : static_cast<std::int64_t>(data_.size()) / dims_; }
     std::int64_t seen() const { return seen_; }         // points offered (>= size())
     std::int64_t sample_size() const { return sample_size_; }
-    const std::vector<double>& data() const { return data_; }  // size() x dims(), row-major
+    const std::pmr::vector<double>& data() const { return data_; }  // size() x dims(), row-major
     std::size_t memory_bytes() const;
 
     // Portable bytes (tag tags::point_set, version 2). Version 1 (0.1.0, a
@@ -114,9 +118,9 @@ private:
     std::uint64_t seed_ = 0;
     int dims_ = 0;
     std::int64_t seen_ = 0;
-    std::vector<double> data_;
-    std::vector<std::uint64_t> keys_;  // sampling only: each kept row's key
-    std::vector<std::int64_t> heap_;   // sampling only: kept rows, a max-heap by (key, contents)
+    std::pmr::vector<double> data_;
+    std::pmr::vector<std::uint64_t> keys_;  // sampling only: each kept row's key
+    std::pmr::vector<std::int64_t> heap_;   // sampling only: kept rows, a max-heap by (key, contents)
 };
 
 // Checks the options that do not depend on the data, for every caller alike:

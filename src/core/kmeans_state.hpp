@@ -17,6 +17,10 @@ struct KMeansFitState {
     std::int64_t skipped_rows = 0;  // rows whose feature array was NULL
     PointSet points;
 
+    explicit KMeansFitState(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : points(0, 0, memory) {}
+    std::size_t memory_bytes() const { return sizeof(*this) + points.memory_bytes(); }
+
     // Sets the options on the first row; a later row with other options is 22023.
     void set_options(const KMeansOptions& o, std::int64_t sample);
     void merge(const KMeansFitState& other);

@@ -27,7 +27,8 @@ constexpr std::uint8_t kPointSetVersion = 2;
 constexpr std::uint8_t kReservoirVersion = 1;
 }  // namespace
 
-PointSet::PointSet(std::int64_t sample_size, std::uint64_t seed) : sample_size_(sample_size), seed_(seed) {
+PointSet::PointSet(std::int64_t sample_size, std::uint64_t seed, std::pmr::memory_resource* memory)
+    : sample_size_(sample_size), seed_(seed), data_(memory), keys_(memory), heap_(memory) {
     if (sample_size < 0)
         throw_invalid("sample size must be >= 0 (0 keeps every point), got " + std::to_string(sample_size));
 }
@@ -160,7 +161,8 @@ PointSet PointSet::deserialize(const std::uint8_t* data, std::size_t size) {
                       "Recompute it with crm.kmeans_fit_partial of this version (see docs/upgrading.md).");
     const std::uint32_t dims = r.u32();
     p.seen_ = r.i64();
-    p.data_ = r.f64s();
+    const std::vector<double> points = r.f64s();
+    p.data_.assign(points.begin(), points.end());
     r.expect_end();
 
     if (p.sample_size_ < 0) bad_binary(what, "negative sample size");

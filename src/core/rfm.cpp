@@ -22,7 +22,7 @@ void check_finite(double v, const char* what) {
 }
 
 // Indices ordered by value (ascending or descending), ties kept in insertion order.
-std::vector<std::size_t> rank_order(const std::vector<double>& values, bool descending) {
+std::vector<std::size_t> rank_order(const std::pmr::vector<double>& values, bool descending) {
     std::vector<std::size_t> order(values.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     // Every rank is needed (NTILE), so the whole column is sorted, cancellably.
@@ -92,9 +92,9 @@ RfmThresholds RfmSample::thresholds(int bins) const {
     RfmThresholds t;
     t.bins = bins;
     t.customers = static_cast<std::int64_t>(size());
-    t.recency = quantile_cut_points(recency_, bins);
-    t.frequency = quantile_cut_points(frequency_, bins);
-    t.monetary = quantile_cut_points(monetary_, bins);
+    t.recency = quantile_cut_points(std::vector<double>(recency_.begin(), recency_.end()), bins);
+    t.frequency = quantile_cut_points(std::vector<double>(frequency_.begin(), frequency_.end()), bins);
+    t.monetary = quantile_cut_points(std::vector<double>(monetary_.begin(), monetary_.end()), bins);
     return t;
 }
 
@@ -130,9 +130,10 @@ std::vector<std::uint8_t> RfmSample::serialize() const {
 RfmSample RfmSample::deserialize(const std::uint8_t* data, std::size_t size) {
     ByteReader r(data, size, tags::rfm_sample, kSampleVersion, "RFM aggregate state");
     RfmSample s;
-    s.recency_ = r.f64s();
-    s.frequency_ = r.f64s();
-    s.monetary_ = r.f64s();
+    const std::vector<double> recency = r.f64s(), frequency = r.f64s(), monetary = r.f64s();
+    s.recency_.assign(recency.begin(), recency.end());
+    s.frequency_.assign(frequency.begin(), frequency.end());
+    s.monetary_.assign(monetary.begin(), monetary.end());
     r.expect_end();
     if (s.frequency_.size() != s.recency_.size() || s.monetary_.size() != s.recency_.size())
         throw Error(ErrorKind::InvalidBinary, "invalid RFM aggregate state value: column lengths differ");

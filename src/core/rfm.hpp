@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <memory_resource>
 #include <vector>
 
 namespace crm {
@@ -41,14 +42,21 @@ std::string rfm_cell(const RfmScores& scores, int bins);
 // Learns quantile cut points and scores everyone at once.
 class RfmSample {
 public:
+    // The sample's arrays come from `memory` (the adapter passes a resource
+    // over the aggregate's memory context, so PostgreSQL counts them).
+    explicit RfmSample(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : recency_(memory), frequency_(memory), monetary_(memory) {}
+    std::size_t memory_bytes() const {
+        return (recency_.capacity() + frequency_.capacity() + monetary_.capacity()) * sizeof(double);
+    }
     void add(double recency_days, double frequency, double monetary);
     void merge(const RfmSample& other);
     std::size_t size() const { return recency_.size(); }
     void reserve(std::size_t n);
 
-    const std::vector<double>& recency() const { return recency_; }
-    const std::vector<double>& frequency() const { return frequency_; }
-    const std::vector<double>& monetary() const { return monetary_; }
+    const std::pmr::vector<double>& recency() const { return recency_; }
+    const std::pmr::vector<double>& frequency() const { return frequency_; }
+    const std::pmr::vector<double>& monetary() const { return monetary_; }
 
     // Cut points at the 1/bins ... (bins-1)/bins quantiles (type 7). An empty
     // sample gives empty cut points (everyone would score 1).
@@ -67,9 +75,9 @@ public:
     static RfmSample deserialize(const std::uint8_t* data, std::size_t size);
 
 private:
-    std::vector<double> recency_;
-    std::vector<double> frequency_;
-    std::vector<double> monetary_;
+    std::pmr::vector<double> recency_;
+    std::pmr::vector<double> frequency_;
+    std::pmr::vector<double> monetary_;
 };
 
 // State of the thresholds aggregate: the sample plus the bin count, which
@@ -77,6 +85,10 @@ private:
 struct RfmAccumulator {
     int bins = 0;  // 0 until the first row
     RfmSample sample;
+
+    explicit RfmAccumulator(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : sample(memory) {}
+    std::size_t memory_bytes() const { return sizeof(*this) + sample.memory_bytes(); }
 
     void add(int row_bins, double recency_days, double frequency, double monetary);
     void merge(const RfmAccumulator& other);

@@ -32,6 +32,10 @@ const char* series_kind_name(SeriesKind kind);
 
 class SeriesAccumulator {
 public:
+    explicit SeriesAccumulator(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : series_(memory) {}
+    std::size_t memory_bytes() const { return sizeof(*this) + series_.memory_bytes(); }
+
     // Sets the kind of an empty state, or checks it (22023 on a mismatch).
     void set_kind(SeriesKind kind);
     SeriesKind kind() const { return kind_; }

@@ -43,7 +43,7 @@ CRM_FUNCTION(crm_uplift_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.campaign_uplift");
     auto* state = state_arg<crm::UpliftState>(fcinfo, 0);
     const bool first_row = state == nullptr;
-    if (first_row) state = crm::pg::make_in_context<crm::UpliftState>(context);
+    if (first_row) state = crm::pg::make_state<crm::UpliftState>(context);
     apply_confidence(fcinfo, *state, first_row);
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
         state->skipped++;
@@ -85,7 +85,7 @@ CRM_FUNCTION(crm_conversion_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.conversion_uplift");
     auto* state = state_arg<crm::ConversionState>(fcinfo, 0);
     const bool first_row = state == nullptr;
-    if (first_row) state = crm::pg::make_in_context<crm::ConversionState>(context);
+    if (first_row) state = crm::pg::make_state<crm::ConversionState>(context);
     apply_confidence(fcinfo, *state, first_row);
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
         state->skipped++;

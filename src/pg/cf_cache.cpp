@@ -109,7 +109,7 @@ std::optional<CacheKey> cacheable_key(SpiSession& spi, const RatingColumns& c) {
         "FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid AND t.tgname = 'crm_cf_track_changes' "
         "  AND t.tgenabled = 'A' AND t.tgtype = 60 AND t.tgqual IS NULL "
-        "  AND pg_catalog.array_length(t.tgattr::pg_catalog.int2[], 1) IS NULL "
+        "  AND pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) = 0 "
         "  AND t.tgfoid = 'crm._cf_bump_version()'::pg_catalog.regprocedure "
         "LEFT JOIN crm.cf_table_versions v ON v.relid = c.oid "
         "WHERE c.oid = $1 AND c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass "

@@ -133,7 +133,7 @@ static crm::SeriesKind calling_kind(FunctionCallInfo fcinfo) {
 }
 
 static SeriesAccumulator* new_series_state(FunctionCallInfo fcinfo, MemoryContext context) {
-    SeriesAccumulator* state = crm::pg::make_in_context<SeriesAccumulator>(context);
+    SeriesAccumulator* state = crm::pg::make_state<SeriesAccumulator>(context);
     state->set_kind(calling_kind(fcinfo));
     return state;
 }
@@ -153,6 +153,7 @@ CRM_FUNCTION(crm_series_transfn) {
         const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
         if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("reading time must be finite, not infinity");
         state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2));
+        crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
     }
     PG_RETURN_POINTER(state);
 }

@@ -182,7 +182,7 @@ void report_progress(int init, int iteration, double inertia, void* arg) {
 CRM_FUNCTION(crm_kmeans_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_fit");
     KMeansFitState* state = crm::pg::state_arg<KMeansFitState>(fcinfo, 0);
-    if (state == nullptr) state = crm::pg::make_in_context<KMeansFitState>(context);
+    if (state == nullptr) state = crm::pg::make_state<KMeansFitState>(context);
     if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "k-means options (or k) must not be NULL");
     if (get_fn_expr_argtype(fcinfo->flinfo, 2) == INT4OID) {
         crm::KMeansOptions o;
@@ -449,7 +449,7 @@ CRM_FUNCTION(crm_kmeans_merge_bytea) {
 CRM_FUNCTION(crm_kmeans_step_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_step");
     crm::LloydStep* state = crm::pg::state_arg<crm::LloydStep>(fcinfo, 0);
-    if (state == nullptr) state = crm::pg::make_in_context<crm::LloydStep>(context);
+    if (state == nullptr) state = crm::pg::make_state<crm::LloydStep>(context);
     if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "model must not be NULL");
     if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);  // a row without features is skipped
     const KMeansModel& model = cached_model(fcinfo, 2);

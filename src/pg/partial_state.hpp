@@ -5,11 +5,53 @@
 // <aggregate>_partial (on another server, e.g. a postgres_fdw shard).
 #pragma once
 
+#include <memory_resource>
+#include <string>
+#include <type_traits>
 #include <utility>
 
+#include "errors.hpp"
+
+#include "context_memory.hpp"
 #include "context_object.hpp"
+#include "settings.hpp"
 
 namespace crm::pg {
+
+// A new, empty aggregate state in `context`. A state whose containers take a
+// std::pmr::memory_resource gets one over the context itself, so its data is
+// counted where PostgreSQL looks: HashAgg's memory accounting (and spilling
+// decisions), pg_backend_memory_contexts, the context's reset. (The resource
+// is registered first, so its reset callback runs after the state's.)
+template <typename State>
+State* make_state(MemoryContext context) {
+    if constexpr (std::is_constructible_v<State, std::pmr::memory_resource*>) {
+        auto* memory = make_in_context<ContextMemoryResource>(context, context);
+        return make_in_context<State>(context, static_cast<std::pmr::memory_resource*>(memory));
+    } else {
+        return make_in_context<State>(context);
+    }
+}
+
+template <typename State, typename = void>
+struct has_memory_bytes : std::false_type {};
+template <typename State>
+struct has_memory_bytes<State, std::void_t<decltype(std::declval<const State&>().memory_bytes())>> : std::true_type {};
+
+// One aggregate state may hold at most crm.max_fit_memory (per group: a
+// grouped query over many small groups is fine); beyond it a clear 53200.
+template <typename State>
+void check_state_memory(const State& state, const char* aggregate) {
+    if constexpr (has_memory_bytes<State>::value) {  // fixed-size states need no check
+        const std::size_t bytes = state.memory_bytes();
+        const std::size_t limit = max_fit_memory_bytes();
+        if (bytes > limit)
+            throw_error(ErrorKind::OutOfMemory,
+                        std::string(aggregate) + " holds " + std::to_string(bytes / 1024) +
+                            " kB for one group, more than crm.max_fit_memory (" + std::to_string(limit / 1024) + " kB)",
+                        "Aggregate fewer rows per group (filter or group more finely), or raise crm.max_fit_memory.");
+    }
+}
 
 template <typename State>
 State* state_arg(FunctionCallInfo fcinfo, int argno) {
@@ -27,8 +69,9 @@ Datum combine_states(FunctionCallInfo fcinfo, const char* aggregate) {
         if (left == nullptr) PG_RETURN_NULL();
         PG_RETURN_POINTER(left);
     }
-    if (left == nullptr) left = make_in_context<State>(context);
+    if (left == nullptr) left = make_state<State>(context);
     left->merge(*right);
+    check_state_memory(*left, aggregate);
     PG_RETURN_POINTER(left);
 }
 
@@ -44,17 +87,20 @@ Datum deserialize_state(FunctionCallInfo fcinfo, const char* aggregate) {
     MemoryContext context = aggregate_context(fcinfo, aggregate);
     const ByteSpan bytes = bytea_arg(fcinfo, 0);
     State decoded = State::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(make_in_context<State>(context, std::move(decoded)));
+    State* state = make_state<State>(context);
+    *state = std::move(decoded);  // into the context's memory
+    PG_RETURN_POINTER(state);
 }
 
 template <typename State>
 Datum merge_serialised_state(FunctionCallInfo fcinfo, const char* aggregate) {
     MemoryContext context = aggregate_context(fcinfo, aggregate);
     State* state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(0));
-    if (state == nullptr) state = make_in_context<State>(context);
+    if (state == nullptr) state = make_state<State>(context);
     if (!PG_ARGISNULL(1)) {
         const ByteSpan bytes = bytea_arg(fcinfo, 1);
         state->merge(State::deserialize(bytes.data, bytes.size));
+        check_state_memory(*state, aggregate);
     }
     PG_RETURN_POINTER(state);
 }

@@ -110,8 +110,9 @@ CRM_FUNCTION(crm_rfm_thresholds_transfn) {
         if (state == nullptr) PG_RETURN_NULL();
         PG_RETURN_POINTER(state);
     }
-    if (state == nullptr) state = crm::pg::make_in_context<RfmAccumulator>(context);
+    if (state == nullptr) state = crm::pg::make_state<RfmAccumulator>(context);
     state->add(bins, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+    crm::pg::check_state_memory(*state, "crm.rfm_thresholds");
     PG_RETURN_POINTER(state);
 }
 

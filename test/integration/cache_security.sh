@@ -89,7 +89,8 @@ SQL
 steps="$(mktemp)"
 cat >"$steps" <<'STEPS'
 SELECT pg_temp.recs(:'tbl'::regclass) IS NOT NULL AS warmed \g /dev/null
-INSERT INTO before_change SELECT :'label', pg_temp.recs(:'tbl'::regclass);
+INSERT INTO before_change SELECT :'label', pg_temp.recs(:'tbl'::regclass),
+  (SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'crm cf matrix' AND ident = 'public.' || :'tbl');
 SELECT pg_temp.change(:'stmt') \g /dev/null
 SELECT pg_temp.verdict(:'label', :'tbl');
 STEPS
@@ -110,10 +111,11 @@ CREATE FUNCTION pg_temp.change(stmt text) RETURNS void LANGUAGE sql AS $$
   SELECT dblink_exec(pg_temp.conn(), stmt) $$;
 -- Each step is a statement of its own: the reader holds no lock while the
 -- writer changes the table.
-CREATE TEMP TABLE before_change (label text, recs text);
+CREATE TEMP TABLE before_change (label text, recs text, cached bigint);
 CREATE FUNCTION pg_temp.verdict(label text, tbl text) RETURNS text LANGUAGE sql AS $$
   SELECT label || '=' || CASE WHEN a IS NOT DISTINCT FROM f AND a IS DISTINCT FROM b.recs THEN 'fresh'
                               WHEN a IS NOT DISTINCT FROM f THEN 'fresh(unchanged)' ELSE 'STALE' END
+         || ' cached_before=' || b.cached
   FROM (SELECT pg_temp.recs(tbl::regclass) AS a, pg_temp.fresh(tbl) AS f) x, before_change b WHERE b.label = verdict.label $$;
 \set label dml_on_partition
 \set tbl part_r
@@ -145,6 +147,7 @@ SELECT 'plain_cached=' || (SELECT cacheable FROM crm.cf_tracked_tables WHERE rat
 -- Schema USAGE: a superuser warms the cache for secret.ratings, then a role
 -- with SELECT on the table but no USAGE on its schema asks in the same backend.
 SELECT 'warm=' || (pg_temp.recs('secret.ratings') IS NOT NULL);
+SELECT 'secret_cached=' || count(*) FROM pg_backend_memory_contexts WHERE name = 'crm cf matrix' AND ident = 'secret.ratings';
 SET ROLE crm_reader;
 SELECT 'no_usage=' || sqlstate FROM (SELECT 1) x, LATERAL (SELECT 'x' AS sqlstate) y WHERE false;
 DO $$ BEGIN
@@ -164,10 +167,15 @@ outcome="$outcome
 $(sql -c "SET client_min_messages = notice" -c "SET ROLE crm_reader" -c "DO \$\$ BEGIN PERFORM * FROM crm.cf_recommend('secret.ratings'::regclass, 'u', 'i', 'r', 2); RAISE NOTICE 'fresh_no_usage=served'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'fresh_no_usage=42501'; END \$\$" 2>&1 | sed -n 's/.*NOTICE:  //p')"
 echo "$outcome" | sed 's/^/    /'
 for case in detach_partition drop_partition dml_on_partition insert_into_child replica_role alter_column_type; do
-  check "the cache is not stale after $case (the change changes the answer)" "1" "$(echo "$outcome" | grep -cE "^$case=fresh$")"
+  check "the cache is not stale after $case (the change changes the answer)" "1" "$(echo "$outcome" | grep -cE "^$case=fresh ")"
 done
+check "the plain table was served from the cache before each change" "2" \
+  "$(echo "$outcome" | grep -cE '^(replica_role|alter_column_type)=fresh cached_before=1$')"
+check "partitioned and inheritance tables never were" "4" \
+  "$(echo "$outcome" | grep -cE '^(dml_on_partition|detach_partition|drop_partition|insert_into_child)=fresh cached_before=0$')"
 check "only plain tables are cached" "plain_cached=true,partitioned_cached=false,inheritance_cached=false" \
   "$(echo "$outcome" | grep -E '^plain_cached=')"
+check "the superuser's call cached secret.ratings" "1" "$(echo "$outcome" | grep -c '^secret_cached=1$')"
 check "a cached matrix is not served without USAGE on its schema" "1" "$(echo "$outcome" | grep -c 'no_usage=42501')"
 check "... exactly as a fresh backend says" "1" "$(echo "$outcome" | grep -c 'fresh_no_usage=42501')"
 owner_rows="$(echo "$outcome" | sed -n 's/^view_as_owner=//p')"

@@ -19,7 +19,7 @@ SQL
 CALLS=(
   "SELECT count(*) FROM crm.rfm_analyze('big_orders', 'c', 'd', 'a', as_of => '2025-01-01') CROSS JOIN generate_series(1, 3)"
   "SELECT crm.kmeans_fit(ARRAY[x, y, z, w], crm.kmeans_options(12, n_init => 50, tol => 0)) FROM big_points"
-  "SELECT count(*) FROM crm.cf_evaluate('big_ratings', 'u', 'it', 'r', folds => 5)"
+  "SELECT count(*) FROM generate_series(1, 10) g, LATERAL crm.cf_evaluate('big_ratings', 'u', 'it', 'r', folds => 5, seed => g) e"
   "SELECT count(*) FROM generate_series(1, 30) g, LATERAL crm.cf_recommend_batch('big_ratings', 'u', 'it', 'r', k => 200 + g) b"
   "SELECT count(*) FROM (SELECT crm.temp_fit(ts, temp + g) FROM big_readings, generate_series(1, 6) g GROUP BY shipment, g) f"
   "SELECT count(*) FROM crm.cold_chain_alerts('big_readings', 'shipment', 'ts', 'temp', 8, as_of => '2025-01-02')"

@@ -162,7 +162,7 @@ TEST(KMeansPointSet, KeepsEveryPointWithoutSampling) {
     EXPECT_EQ(p.dims(), 3);
     EXPECT_EQ(p.size(), 2);
     EXPECT_EQ(p.seen(), 2);
-    EXPECT_EQ(p.data(), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(p.data(), (std::pmr::vector<double>{1, 2, 3, 4, 5, 6}));
     EXPECT_GE(p.memory_bytes(), 6 * sizeof(double));
 }
 
@@ -253,7 +253,7 @@ TEST(KMeansPointSet, MergeEdgeCases) {
     all_b.add(y, 2);
     all_a.merge(all_b);  // without sampling: appended
     EXPECT_EQ(all_a.size(), 3);
-    EXPECT_EQ(all_a.data(), (std::vector<double>{1, 2, 3, 4, 3, 4}));
+    EXPECT_EQ(all_a.data(), (std::pmr::vector<double>{1, 2, 3, 4, 3, 4}));
     all_a.merge(empty);
     EXPECT_EQ(all_a.size(), 3);
     empty.merge(all_a);
