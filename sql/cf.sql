@@ -16,10 +16,38 @@ FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[1
 -- Unknown user or item: the global mean (40 / 13 = 3.076923); min_k above the neighbours: the user's mean.
 SELECT user_id, item_id, round(prediction::numeric, 6) AS prediction
 FROM crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[99, 1, 1], ARRAY[10, 99, 40], min_k => 5);
--- Each similarity gives a prediction on the rating scale.
-SELECT s, round(prediction::numeric, 4) BETWEEN 1 AND 5 AS on_scale
-FROM unnest(ARRAY['msd', 'cosine', 'pearson', 'pearson_baseline']) s,
-     crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[3], ARRAY[30], similarity => s);
+-- Each similarity against an independent plain-SQL computation of Surprise's
+-- definitions (similarities on co-rated items; neighbours: raters of the item
+-- with similarity > 0; Resnick's mean-centred average; the user's mean if none),
+-- for every (user, item) pair of the table's users and the items they have not rated.
+WITH r AS (SELECT customer_id AS u, product_id AS i, rating::float8 AS x FROM cf_ratings),
+means AS (SELECT u, avg(x) AS m FROM r GROUP BY u),
+pairs AS (SELECT a.u, b.u AS v, count(*) AS n, sum(a.x * b.x) AS sxy, sum(a.x) AS sx, sum(b.x) AS sy,
+                 sum(a.x ^ 2) AS sxx, sum(b.x ^ 2) AS syy, avg((a.x - b.x) ^ 2) AS msd
+          FROM r a JOIN r b ON a.i = b.i AND a.u <> b.u GROUP BY 1, 2),
+sims AS (SELECT p.u, p.v, s.name,
+                CASE s.name WHEN 'msd' THEN 1 / (p.msd + 1)
+                            WHEN 'cosine' THEN p.sxy / sqrt(p.sxx * p.syy)
+                            ELSE (p.n * p.sxy - p.sx * p.sy) / nullif(sqrt((p.n * p.sxx - p.sx ^ 2) * (p.n * p.syy - p.sy ^ 2)), 0) END AS sim
+         FROM pairs p, (VALUES ('msd'), ('cosine'), ('pearson')) s(name)),
+targets AS (SELECT DISTINCT m.u, r.i, s.name, m.m FROM means m, r, (VALUES ('msd'), ('cosine'), ('pearson')) s(name)
+            WHERE NOT EXISTS (SELECT 1 FROM r own WHERE own.u = m.u AND own.i = r.i)),
+reference AS (
+  SELECT t.name, t.u, t.i,
+         greatest(1, least(5, t.m + coalesce(sum(s.sim * (rv.x - mv.m)) FILTER (WHERE s.sim > 0)
+                                             / nullif(sum(s.sim) FILTER (WHERE s.sim > 0), 0), 0))) AS expected
+  FROM targets t
+  LEFT JOIN r rv ON rv.i = t.i AND rv.u <> t.u
+  LEFT JOIN sims s ON s.u = t.u AND s.v = rv.u AND s.name = t.name
+  LEFT JOIN means mv ON mv.u = rv.u
+  GROUP BY t.name, t.u, t.i, t.m)
+SELECT ref.name AS similarity, count(*) AS pairs,
+       max(abs(p.prediction - ref.expected)) < 1e-12 AS equals_reference,
+       count(DISTINCT round(p.prediction::numeric, 9)) = count(*) AS all_distinct
+FROM reference ref,
+     crm.cf_predict('cf_ratings', 'customer_id', 'product_id', 'rating', ARRAY[ref.u]::bigint[], ARRAY[ref.i]::bigint[],
+                    similarity => ref.name) p
+GROUP BY ref.name ORDER BY 1;
 
 -- Top-N: items the user has not rated; a new user gets the most popular items, flagged.
 SELECT item_id, round(score::numeric, 6) AS score, popular_fallback, rank
