@@ -219,3 +219,80 @@ BEGIN
     END LOOP;
 END
 $crm_upgrade_triggers$;
+
+-------------------------------------------------------------------------------
+-- k-means options: one check, in the core (the PL/pgSQL copy accepted what the
+-- core refused, and kmeans_fit_distributed accepted tol = Infinity)
+-------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION crm.kmeans_options(
+    k integer,
+    seed integer DEFAULT 0,
+    n_init integer DEFAULT 10,
+    max_iter integer DEFAULT 300,
+    tol double precision DEFAULT 1e-4,
+    scale text DEFAULT 'zscore',
+    feature_names text[] DEFAULT NULL,
+    sample_size bigint DEFAULT NULL,
+    progress boolean DEFAULT false)
+RETURNS crm.kmeans_options
+AS 'MODULE_PATHNAME', 'crm_kmeans_options'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+
+CREATE OR REPLACE FUNCTION crm.kmeans_fit_distributed(
+    relation regclass, feature_cols name[], k integer, shard_col name DEFAULT NULL,
+    seed integer DEFAULT 0, max_iter integer DEFAULT 100, tol double precision DEFAULT 1e-8,
+    sample_size bigint DEFAULT 100000, scale text DEFAULT 'zscore', initial_model crm.kmeans_model DEFAULT NULL)
+RETURNS crm.kmeans_model
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text;
+    model crm.kmeans_model;
+    next_model crm.kmeans_model;
+    step_sql text;
+    i integer;
+BEGIN
+    IF relation IS NULL OR feature_cols IS NULL OR k IS NULL OR max_iter IS NULL OR tol IS NULL THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: relation, feature_cols, k, max_iter and tol must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    -- The one k-means options check (C, in the core): k, max_iter, tol finite and >= 0, scale, sample_size.
+    PERFORM crm.kmeans_options(k, seed => seed, max_iter => max_iter, tol => tol, scale => scale,
+                               sample_size => sample_size);
+    PERFORM crm._require_relation(relation, 'kmeans_fit_distributed', 'relation');
+    IF cardinality(feature_cols) = 0 OR array_position(feature_cols, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'kmeans_fit_distributed: feature_cols must name at least one column, none NULL'
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(format('%I::double precision', c), ', ' ORDER BY o) INTO cols
+    FROM unnest(feature_cols) WITH ORDINALITY u(c, o);
+    model := initial_model;
+    IF model IS NULL THEN
+        -- Seed: k-means++ on a uniform sample. The rows are read in a fixed order, so the sample and
+        -- the seeds do not depend on the order in which the shards deliver them (one pass over the data;
+        -- the sample keeps memory bounded). The seed model's scaling is kept for the whole fit.
+        EXECUTE format('SELECT crm.kmeans_fit(ARRAY[%1$s], crm.kmeans_options($1, seed => $2, n_init => 1, scale => $3, '
+                       'feature_names => $4, sample_size => $5) ORDER BY %1$s) FROM %2$s', cols, relation)
+            INTO model USING k, seed, scale, feature_cols::text[], sample_size;
+    END IF;
+    IF model IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- One scatter-gather per iteration: with shard_col the per-shard step is pushed down to the
+    -- shards (postgres_fdw with enable_partitionwise_aggregate) and only k sums travel back.
+    IF shard_col IS NULL THEN
+        step_sql := format('SELECT crm.kmeans_step(ARRAY[%s], $1) FROM %s', cols, relation);
+    ELSE
+        step_sql := format('SELECT crm.kmeans_step_combine(p) FROM (SELECT %I, crm.kmeans_step_partial(ARRAY[%s], $1) AS p '
+                           'FROM %s GROUP BY 1) s', shard_col, cols, relation);
+    END IF;
+    FOR i IN 1 .. max_iter LOOP
+        EXECUTE step_sql INTO next_model USING model;
+        EXIT WHEN crm.kmeans_centroid_shift(model, next_model) <= tol;
+        model := next_model;
+    END LOOP;
+    RETURN next_model;
+END
+$$;

@@ -109,6 +109,9 @@ RESET max_parallel_workers_per_gather;
 
 -- Bad input.
 SELECT sqlstate_of($$SELECT crm.kmeans_fit(ARRAY[x, y], 0) FROM blobs$$);
+-- One options check everywhere: the distributed fit refuses tol = Infinity like the others.
+SELECT sqlstate_of($$SELECT crm.kmeans_fit_distributed('blobs', ARRAY['x', 'y'], 2, tol => 'Infinity')$$);
+SELECT sqlstate_of($$SELECT crm.kmeans_options(3, tol => 'Infinity')$$);
 SELECT sqlstate_of($$SELECT crm.kmeans_fit(ARRAY[1.0, 2.0], 2)$$);
 SELECT sqlstate_of($$SELECT crm.kmeans_fit(f, 2) FROM (VALUES (ARRAY[1.0, 2.0]), (ARRAY[1.0, 2.0, 3.0])) t(f)$$);
 SELECT sqlstate_of($$SELECT crm.kmeans_fit(ARRAY[1.0, NULL], 1)$$);

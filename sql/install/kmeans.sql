@@ -27,32 +27,8 @@ CREATE FUNCTION crm.kmeans_options(
     sample_size bigint DEFAULT NULL,
     progress boolean DEFAULT false)
 RETURNS crm.kmeans_options
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF k IS NULL THEN
-        RAISE EXCEPTION 'kmeans_options: k must not be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF k < 1 THEN
-        RAISE EXCEPTION 'kmeans_options: k must be at least 1, got %', k USING ERRCODE = '22023';
-    END IF;
-    IF n_init < 1 OR max_iter < 1 THEN
-        RAISE EXCEPTION 'kmeans_options: n_init and max_iter must be at least 1' USING ERRCODE = '22023';
-    END IF;
-    IF tol < 0 OR tol = 'NaN' OR tol = 'Infinity' THEN
-        RAISE EXCEPTION 'kmeans_options: tol must be a finite number >= 0, got %', tol USING ERRCODE = '22023';
-    END IF;
-    IF scale IS NOT NULL AND scale NOT IN ('zscore', 'minmax', 'none') THEN
-        RAISE EXCEPTION 'kmeans_options: scale must be zscore, minmax or none, got %', scale USING ERRCODE = '22023';
-    END IF;
-    IF sample_size < k THEN
-        RAISE EXCEPTION 'kmeans_options: sample_size (%) must be at least k (%)', sample_size, k
-            USING ERRCODE = '22023';
-    END IF;
-    RETURN ROW(k, seed, n_init, max_iter, tol, scale, feature_names, sample_size, progress)::crm.kmeans_options;
-END
-$$;
+AS 'MODULE_PATHNAME', 'crm_kmeans_options'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
 
 COMMENT ON FUNCTION crm.kmeans_options(integer, integer, integer, integer, double precision, text, text[], bigint, boolean) IS
 'Options for crm.kmeans_fit: k clusters; seed (same seed, same model); n_init k-means++ starts (best inertia wins); '
@@ -339,9 +315,9 @@ BEGIN
         RAISE EXCEPTION 'kmeans_fit_distributed: relation, feature_cols, k, max_iter and tol must not be NULL'
             USING ERRCODE = '22004';
     END IF;
-    IF max_iter < 1 OR tol < 0 OR tol = 'NaN' THEN
-        RAISE EXCEPTION 'kmeans_fit_distributed: need max_iter >= 1 and tol >= 0' USING ERRCODE = '22023';
-    END IF;
+    -- The one k-means options check (C, in the core): k, max_iter, tol finite and >= 0, scale, sample_size.
+    PERFORM crm.kmeans_options(k, seed => seed, max_iter => max_iter, tol => tol, scale => scale,
+                               sample_size => sample_size);
     PERFORM crm._require_relation(relation, 'kmeans_fit_distributed', 'relation');
     IF cardinality(feature_cols) = 0 OR array_position(feature_cols, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'kmeans_fit_distributed: feature_cols must name at least one column, none NULL'

@@ -13,7 +13,9 @@ void validate_kmeans_options(const KMeansOptions& o, std::int64_t sample_size) {
     if (o.k < 1) throw_invalid("k must be at least 1, got " + std::to_string(o.k));
     if (o.n_init < 1) throw_invalid("n_init must be at least 1, got " + std::to_string(o.n_init));
     if (o.max_iter < 1) throw_invalid("max_iter must be at least 1, got " + std::to_string(o.max_iter));
-    if (!(o.tol >= 0.0) || !std::isfinite(o.tol)) throw_invalid("tol must be a finite number >= 0");
+    if (!(o.tol >= 0.0) || !std::isfinite(o.tol))
+        throw_invalid("tol must be a finite number >= 0, got " +
+                      std::string(std::isnan(o.tol) ? "NaN" : std::isinf(o.tol) ? "Infinity" : std::to_string(o.tol)));
     if (sample_size < 0) throw_invalid("sample_size must not be negative");
     if (sample_size > 0 && sample_size < o.k)
         throw_invalid("sample_size (" + std::to_string(sample_size) + ") must be at least k (" +

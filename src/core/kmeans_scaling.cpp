@@ -20,7 +20,7 @@ Scaling parse_scaling(const std::string& name) {
     if (lower == "none") return Scaling::None;
     if (lower == "zscore") return Scaling::ZScore;
     if (lower == "minmax") return Scaling::MinMax;
-    throw_invalid("unknown scaling \"" + name + "\"", "Use 'none', 'zscore' or 'minmax'.");
+    throw_invalid("scale must be zscore, minmax or none, got \"" + name + "\"");
 }
 
 const char* scaling_name(Scaling scale) {

@@ -179,6 +179,32 @@ void report_progress(int init, int iteration, double inertia, void* arg) {
 
 // ---- aggregate ----
 
+// crm.kmeans_options(k, seed, n_init, max_iter, tol, scale, feature_names, sample_size, progress):
+// the options row, checked by the core's one options check (the fit checks
+// the same again when it reads the row).
+CRM_FUNCTION(crm_kmeans_options) {
+    if (PG_ARGISNULL(0)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "kmeans_options: k must not be NULL");
+    crm::KMeansOptions o;
+    o.k = PG_GETARG_INT32(0);
+    if (!PG_ARGISNULL(2)) o.n_init = PG_GETARG_INT32(2);
+    if (!PG_ARGISNULL(3)) o.max_iter = PG_GETARG_INT32(3);
+    if (!PG_ARGISNULL(4)) o.tol = PG_GETARG_FLOAT8(4);
+    if (!PG_ARGISNULL(5)) o.scale = crm::parse_scaling(crm::pg::text_arg(fcinfo, 5));
+    if (!PG_ARGISNULL(6)) o.feature_names = text_array_from_datum(PG_GETARG_DATUM(6));
+    const std::int64_t sample_size = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT64(7);
+    if (!PG_ARGISNULL(7) && sample_size < 1)
+        crm::throw_invalid("kmeans_options: sample_size must be at least 1 (NULL: no sampling), got " +
+                           std::to_string(sample_size));
+    crm::validate_kmeans_options(o, sample_size);
+    std::vector<Datum> values(9);
+    std::vector<bool> nulls(9);
+    for (int i = 0; i < 9; ++i) {
+        nulls[static_cast<std::size_t>(i)] = PG_ARGISNULL(i);
+        values[static_cast<std::size_t>(i)] = PG_ARGISNULL(i) ? static_cast<Datum>(0) : PG_GETARG_DATUM(i);
+    }
+    return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), values, nulls);
+}
+
 CRM_FUNCTION(crm_kmeans_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.kmeans_fit");
     KMeansFitState* state = crm::pg::state_arg<KMeansFitState>(fcinfo, 0);
