@@ -119,17 +119,16 @@ double bgnbd_log_likelihood(const BgNbdParams& p, const PurchaseFitState& state)
     return total_log_likelihood(p, state.rows(), nullptr);
 }
 
+BgNbdParams bgnbd_log_likelihood_gradient(const BgNbdParams& p, const PurchaseFitState& state) {
+    check_params(p);
+    Eigen::Vector4d g;
+    total_log_likelihood(p, state.rows(), &g);
+    return BgNbdParams{g[0], g[1], g[2], g[3]};
+}
+
 BgNbdFit fit_bgnbd(const PurchaseFitState& state) {
-    if (state.customers() == 0) throw_error(ErrorKind::DataException, "cannot fit BG/NBD: no customers");
     const std::vector<RepeatRow> rows = state.rows();
-    double sum_x = 0.0, sum_T = 0.0;
-    for (const RepeatRow& row : rows) {
-        sum_x += static_cast<double>(row.count) * static_cast<double>(row.x);
-        sum_T += static_cast<double>(row.count) * row.T;
-    }
-    if (sum_x == 0.0)
-        throw_error(ErrorKind::DataException, "cannot fit BG/NBD: no customer has a repeat purchase",
-                    "The dropout process is learnt from repeat purchases; fit on a longer period.");
+    const detail::PurchaseTotals totals = detail::identifiable_totals(rows, "BG/NBD");
 
     const detail::LogLikelihood ll = [&rows](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
         const BgNbdParams p = from_vector(log_params.array().exp().matrix());
@@ -142,13 +141,13 @@ BgNbdFit fit_bgnbd(const PurchaseFitState& state) {
     // Start: r = 1 and alpha = total age / total repeat purchases (so the mean
     // purchase rate r/alpha matches the data), a = b = 1.
     Eigen::VectorXd start(4);
-    start << 1.0, sum_T / sum_x, 1.0, 1.0;
+    start << 1.0, totals.age / totals.repeat_purchases, 1.0, 1.0;
     const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, state.customers());
 
     BgNbdFit fit;
     fit.params = from_vector(ml.params);
     fit.se = from_vector(ml.se);
-    fit.info = FitInfo{ml.log_likelihood, state.customers(), ml.iterations, ml.converged, ml.note};
+    fit.info = detail::fit_info(ml, state.customers());
     return fit;
 }
 

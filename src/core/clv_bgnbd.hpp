@@ -34,6 +34,8 @@ BgNbdFit fit_bgnbd(const PurchaseFitState& state);
 // Log-likelihood of one customer's (x, t_x, T), and of all customers of a state.
 double bgnbd_log_likelihood(const BgNbdParams& p, double x, double t_x, double T);
 double bgnbd_log_likelihood(const BgNbdParams& p, const PurchaseFitState& state);
+// The total's analytic gradient with respect to (r, alpha, a, b).
+BgNbdParams bgnbd_log_likelihood_gradient(const BgNbdParams& p, const PurchaseFitState& state);
 
 // E[X(t)]: expected purchases of a new customer in (0, t]:
 //   (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))],

@@ -68,6 +68,13 @@ double gammagamma_log_likelihood(const GammaGammaParams& p, const SpendFitState&
     return total_log_likelihood(p, state.rows(), nullptr);
 }
 
+GammaGammaParams gammagamma_log_likelihood_gradient(const GammaGammaParams& p, const SpendFitState& state) {
+    check_params(p);
+    Eigen::Vector3d g;
+    total_log_likelihood(p, state.rows(), &g);
+    return GammaGammaParams{g[0], g[1], g[2]};
+}
+
 GammaGammaFit fit_gammagamma(const SpendFitState& state) {
     if (state.customers() == 0)
         throw_error(ErrorKind::DataException, "cannot fit Gamma-Gamma: no customer with a repeat purchase");
@@ -90,7 +97,7 @@ GammaGammaFit fit_gammagamma(const SpendFitState& state) {
     GammaGammaFit fit;
     fit.params = from_vector(ml.params);
     fit.se = from_vector(ml.se);
-    fit.info = FitInfo{ml.log_likelihood, state.customers(), ml.iterations, ml.converged, ml.note};
+    fit.info = detail::fit_info(ml, state.customers());
     return fit;
 }
 

@@ -30,6 +30,8 @@ GammaGammaFit fit_gammagamma(const SpendFitState& state);
 // Log density of one customer's mean spend m (x >= 1, m > 0), and the total.
 double gammagamma_log_likelihood(const GammaGammaParams& p, double x, double m);
 double gammagamma_log_likelihood(const GammaGammaParams& p, const SpendFitState& state);
+// The total's analytic gradient with respect to (p, q, gamma).
+GammaGammaParams gammagamma_log_likelihood_gradient(const GammaGammaParams& p, const SpendFitState& state);
 
 // E[M | x, m] = p (gamma + m x) / (p x + q - 1): the posterior mean spend per
 // transaction, a weighted average of the population mean p gamma / (q - 1) and

@@ -27,13 +27,13 @@ inline double one_minus_exp_over(double k, double L) {
 }
 
 // The Gauss series 2F1(a, b; c; z) for 0 <= z < 1 and c > 0; NaN when it does
-// not converge within max_terms (z very close to 1).
-double hyp2f1(double a, double b, double c, double z, long max_terms = 2000000);
+// not converge within max_terms (z within ~3e-4 of 1 with the default).
+double hyp2f1(double a, double b, double c, double z, long max_terms = 100000);
 
 // H(A, a, C, z) = C * [2F1(A, a - 1; C; z) - 1] / (a - 1), continued to a = 1:
 // sum over n >= 1 of (A)_n (a)_{n-1} / ((C + 1)_{n-1} n!) z^n. Written so that
 // neither a = 1 nor C = 0 divides by zero. NaN when it does not converge.
-double bgnbd_series(double A, double a, double C, double z, long max_terms = 2000000);
+double bgnbd_series(double A, double a, double C, double z, long max_terms = 100000);
 
 // Input checks of the scoring functions (22023).
 void check_positive(double value, const char* name);

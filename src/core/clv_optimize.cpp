@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "errors.hpp"
 #include "interrupts.hpp"
 
 namespace crm::clv::detail {
@@ -75,6 +76,23 @@ Eigen::MatrixXd log_hessian(const LogLikelihood& ll, const Eigen::VectorXd& x) {
     return 0.5 * (h + h.transpose());
 }
 }  // namespace
+
+FitInfo fit_info(const MaximumLikelihood& ml, std::int64_t customers) {
+    return FitInfo{ml.log_likelihood, customers, ml.iterations, ml.converged, ml.note};
+}
+
+PurchaseTotals identifiable_totals(const std::vector<RepeatRow>& rows, const char* model) {
+    PurchaseTotals totals;
+    for (const RepeatRow& row : rows) {
+        totals.repeat_purchases += static_cast<double>(row.count) * static_cast<double>(row.x);
+        totals.age += static_cast<double>(row.count) * row.T;
+    }
+    if (rows.empty()) throw_error(ErrorKind::DataException, std::string("cannot fit ") + model + ": no customers");
+    if (totals.repeat_purchases == 0.0)
+        throw_error(ErrorKind::DataException, std::string("cannot fit ") + model + ": no customer has a repeat purchase",
+                    "Dropout is learnt from repeat purchases; fit on a longer period or more customers.");
+    return totals;
+}
 
 Eigen::VectorXd numerical_log_gradient(const std::function<double(const Eigen::VectorXd&)>& ll_value,
                                        const Eigen::VectorXd& x) {

@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "clv_fit_info.hpp"
+#include "clv_fit_state.hpp"
 
 namespace crm::clv::detail {
 
@@ -30,6 +34,19 @@ struct MaximumLikelihood {
 
 MaximumLikelihood maximize_log_likelihood(const LogLikelihood& ll, const Eigen::VectorXd& start_params,
                                           std::int64_t customers);
+
+// The fit report of a maximum likelihood run.
+FitInfo fit_info(const MaximumLikelihood& ml, std::int64_t customers);
+
+// Totals of a purchase fit's rows, for the starting point.
+struct PurchaseTotals {
+    double repeat_purchases = 0.0;  // sum of x
+    double age = 0.0;               // sum of T
+};
+
+// Throws 22000 when the rows hold no customer or no repeat purchase (the
+// dropout or death process is then not identified); `model` names the fit.
+PurchaseTotals identifiable_totals(const std::vector<RepeatRow>& rows, const char* model);
 
 // Central-difference gradient of ll_value on log-parameters, for models
 // whose analytic gradient is not worth its complexity (Pareto/NBD).

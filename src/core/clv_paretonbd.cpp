@@ -20,26 +20,33 @@ void check_params(const ParetoNbdParams& p) {
     detail::check_positive(p.beta, "beta");
 }
 
+// Series terms allowed per 2F1: scoring accepts z up to ~1 - 3e-4; inside a
+// fit a shorter series keeps every likelihood evaluation cheap, and a point
+// needing more (alpha and beta orders of magnitude apart) counts as outside.
+constexpr long kScoringTerms = 100000;
+constexpr long kFitTerms = 5000;
+
 // log F(y) of the header: log 2F1(...) - (r+s+x) log(m+y). NaN when the series
-// cannot converge (z within ~1e-5 of 1: alpha and beta orders of magnitude apart).
-double log_F(const ParetoNbdParams& p, double x, double y) {
+// cannot converge within max_terms.
+double log_F(const ParetoNbdParams& p, double x, double y, long max_terms) {
     const double rsx = p.r + p.s + x;
     const bool alpha_is_max = p.alpha >= p.beta;
     const double hi = alpha_is_max ? p.alpha : p.beta;
     const double lo = alpha_is_max ? p.beta : p.alpha;
     const double b = alpha_is_max ? p.s + 1.0 : p.r + x;
     const double q = hi + y;
-    return std::log(detail::hyp2f1(rsx, b, rsx + 1.0, (hi - lo) / q)) - rsx * std::log(q);
+    return std::log(detail::hyp2f1(rsx, b, rsx + 1.0, (hi - lo) / q, max_terms)) - rsx * std::log(q);
 }
 
 // log of the bracket [(alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A0]; also the
 // log of its first term (the "alive" part) through *log_alive.
-double log_bracket(const ParetoNbdParams& p, double x, double t_x, double T, double* log_alive = nullptr) {
+double log_bracket(const ParetoNbdParams& p, double x, double t_x, double T, double* log_alive = nullptr,
+                   long max_terms = kScoringTerms) {
     const double alive = -(p.r + x) * std::log(p.alpha + T) - p.s * std::log(p.beta + T);
     if (log_alive) *log_alive = alive;
     if (t_x == T) return alive;  // A0 = 0: dying in (t_x, T] has no room
-    const double la = log_F(p, x, t_x);
-    const double lb = log_F(p, x, T);
+    const double la = log_F(p, x, t_x, max_terms);
+    const double lb = log_F(p, x, T, max_terms);
     // log(F(t_x) - F(T)); F decreases in y, so the difference is positive.
     const double log_A0 = la + std::log(-std::expm1(lb - la));
     return log_add_exp(alive, std::log(p.s) - std::log(p.r + p.s + x) + log_A0);
@@ -58,7 +65,7 @@ double total_log_likelihood(const ParetoNbdParams& p, const std::vector<RepeatRo
             cur_x = x;
             cx = x_terms(p, x);
         }
-        ll += static_cast<double>(row.count) * (cx + log_bracket(p, x, row.t_x, row.T));
+        ll += static_cast<double>(row.count) * (cx + log_bracket(p, x, row.t_x, row.T, nullptr, kFitTerms));
     }
     return ll;
 }
@@ -78,16 +85,8 @@ double paretonbd_log_likelihood(const ParetoNbdParams& p, const PurchaseFitState
 }
 
 ParetoNbdFit fit_paretonbd(const PurchaseFitState& state) {
-    if (state.customers() == 0) throw_error(ErrorKind::DataException, "cannot fit Pareto/NBD: no customers");
     const std::vector<RepeatRow> rows = state.rows();
-    double sum_x = 0.0, sum_T = 0.0;
-    for (const RepeatRow& row : rows) {
-        sum_x += static_cast<double>(row.count) * static_cast<double>(row.x);
-        sum_T += static_cast<double>(row.count) * row.T;
-    }
-    if (sum_x == 0.0)
-        throw_error(ErrorKind::DataException, "cannot fit Pareto/NBD: no customer has a repeat purchase",
-                    "The death process is learnt from repeat purchases; fit on a longer period.");
+    const detail::PurchaseTotals totals = detail::identifiable_totals(rows, "Pareto/NBD");
 
     const auto value = [&rows](const Eigen::VectorXd& log_params) {
         return total_log_likelihood(from_vector(log_params.array().exp().matrix()), rows);
@@ -100,15 +99,15 @@ ParetoNbdFit fit_paretonbd(const PurchaseFitState& state) {
     };
     // Start: r = s = 1, alpha matched to the mean purchase rate, beta to the
     // mean age (a lifetime of the order of the observation window).
-    const double mean_T = sum_T / static_cast<double>(state.customers());
+    const double mean_T = totals.age / static_cast<double>(state.customers());
     Eigen::VectorXd start(4);
-    start << 1.0, sum_T / sum_x, 1.0, mean_T;
+    start << 1.0, totals.age / totals.repeat_purchases, 1.0, mean_T;
     const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, state.customers());
 
     ParetoNbdFit fit;
     fit.params = from_vector(ml.params);
     fit.se = from_vector(ml.se);
-    fit.info = FitInfo{ml.log_likelihood, state.customers(), ml.iterations, ml.converged, ml.note};
+    fit.info = detail::fit_info(ml, state.customers());
     return fit;
 }
 
