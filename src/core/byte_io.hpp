@@ -84,6 +84,8 @@ constexpr std::uint8_t series_accumulator = 0x44; // 'D'
 constexpr std::uint8_t reading_series = 0x43;  // 'C'
 constexpr std::uint8_t uplift_state = 0x55;     // 'U'
 constexpr std::uint8_t conversion_state = 0x56; // 'V'
+constexpr std::uint8_t clv_fit_state = 0x42;    // 'B' (buy-till-you-die)
+constexpr std::uint8_t spend_fit_state = 0x47;  // 'G' (Gamma-Gamma)
 }
 
 // The name of a known tag's value, or nullptr.
@@ -99,6 +101,8 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::reading_series: return "reading series";
         case tags::uplift_state: return "crm.campaign_uplift partial state";
         case tags::conversion_state: return "crm.conversion_uplift partial state";
+        case tags::clv_fit_state: return "BG/NBD and Pareto/NBD fit state";
+        case tags::spend_fit_state: return "Gamma-Gamma fit state";
         default: return nullptr;
     }
 }

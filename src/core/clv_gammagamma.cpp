@@ -1,0 +1,114 @@
+#include "clv_gammagamma.hpp"
+
+#include <Eigen/Core>
+#include <boost/math/special_functions/digamma.hpp>
+#include <cmath>
+
+#include "clv_math.hpp"
+#include "clv_optimize.hpp"
+#include "errors.hpp"
+
+namespace crm::clv {
+
+namespace {
+using boost::math::digamma;
+
+void check_params(const GammaGammaParams& p) {
+    detail::check_positive(p.p, "p");
+    detail::check_positive(p.q, "q");
+    detail::check_positive(p.gamma, "gamma");
+}
+
+void check_spend_input(double x, double m) {
+    if (!(std::isfinite(x) && x >= 0.0 && std::floor(x) == x))
+        throw_invalid("frequency x must be an integer >= 0, got " + std::to_string(x));
+    if (x > 0.0 && !(std::isfinite(m) && m > 0.0))
+        throw_invalid("mean spend m must be finite and > 0 when x > 0, got " + std::to_string(m));
+}
+
+double row_log_density(const GammaGammaParams& p, double x, double m) {
+    const double px = p.p * x;
+    return std::lgamma(px + p.q) - std::lgamma(px) - std::lgamma(p.q) + p.q * std::log(p.gamma) +
+           (px - 1.0) * std::log(m) + px * std::log(x) - (px + p.q) * std::log(p.gamma + m * x);
+}
+
+double total_log_likelihood(const GammaGammaParams& p, const std::vector<SpendRow>& rows, Eigen::Vector3d* grad) {
+    double ll = 0.0;
+    Eigen::Vector3d g = Eigen::Vector3d::Zero();
+    const double dq = grad ? digamma(p.q) : 0.0;
+    for (const SpendRow& row : rows) {
+        const double x = static_cast<double>(row.x);
+        const double n = static_cast<double>(row.count);
+        ll += n * row_log_density(p, x, row.m);
+        if (grad) {
+            const double px = p.p * x;
+            const double log_gmx = std::log(p.gamma + row.m * x);
+            const double dg_all = digamma(px + p.q);
+            g[0] += n * x * (dg_all - digamma(px) + std::log(row.m) + std::log(x) - log_gmx);
+            g[1] += n * (dg_all - dq + std::log(p.gamma) - log_gmx);
+            g[2] += n * (p.q / p.gamma - (px + p.q) / (p.gamma + row.m * x));
+        }
+    }
+    if (grad) *grad = g;
+    return ll;
+}
+
+GammaGammaParams from_vector(const Eigen::VectorXd& v) { return GammaGammaParams{v[0], v[1], v[2]}; }
+}  // namespace
+
+double gammagamma_log_likelihood(const GammaGammaParams& p, double x, double m) {
+    check_params(p);
+    check_spend_input(x, m);
+    if (x == 0.0) throw_invalid("the Gamma-Gamma density needs x >= 1 (no repeat spend when x = 0)");
+    return row_log_density(p, x, m);
+}
+
+double gammagamma_log_likelihood(const GammaGammaParams& p, const SpendFitState& state) {
+    check_params(p);
+    return total_log_likelihood(p, state.rows(), nullptr);
+}
+
+GammaGammaParams gammagamma_log_likelihood_gradient(const GammaGammaParams& p, const SpendFitState& state) {
+    check_params(p);
+    Eigen::Vector3d g;
+    total_log_likelihood(p, state.rows(), &g);
+    return GammaGammaParams{g[0], g[1], g[2]};
+}
+
+GammaGammaFit fit_gammagamma(const SpendFitState& state) {
+    if (state.customers() == 0)
+        throw_error(ErrorKind::DataException, "cannot fit Gamma-Gamma: no customer with a repeat purchase");
+    const std::vector<SpendRow> rows = state.rows();
+    double sum_m = 0.0;
+    for (const SpendRow& row : rows) sum_m += static_cast<double>(row.count) * row.m;
+
+    const detail::LogLikelihood ll = [&rows](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
+        const GammaGammaParams p = from_vector(log_params.array().exp().matrix());
+        Eigen::Vector3d g;
+        const double value = total_log_likelihood(p, rows, &g);
+        grad = g.cwiseProduct(Eigen::Vector3d(p.p, p.q, p.gamma));
+        return value;
+    };
+    // Start where the population mean p gamma / (q - 1) is the sample mean.
+    Eigen::VectorXd start(3);
+    start << 1.0, 2.0, sum_m / static_cast<double>(state.customers());
+    const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, state.customers());
+
+    GammaGammaFit fit;
+    fit.params = from_vector(ml.params);
+    fit.se = from_vector(ml.se);
+    fit.info = detail::fit_info(ml, state.customers());
+    return fit;
+}
+
+double gammagamma_expected_spend(const GammaGammaParams& p, double x, double m) {
+    check_params(p);
+    check_spend_input(x, m);
+    const double denominator = p.p * x + p.q - 1.0;
+    if (!(denominator > 0.0))
+        throw_error(ErrorKind::OutOfRange, "the expected spend is infinite when p x + q <= 1",
+                    "The fitted spend distribution has no mean (q <= 1): the model does not suit these data.");
+    return p.p * (p.gamma + (x > 0.0 ? m * x : 0.0)) / denominator;
+}
+
+}  // namespace crm::clv
