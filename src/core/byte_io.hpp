@@ -86,6 +86,7 @@ constexpr std::uint8_t uplift_state = 0x55;     // 'U'
 constexpr std::uint8_t conversion_state = 0x56; // 'V'
 constexpr std::uint8_t clv_fit_state = 0x42;    // 'B' (buy-till-you-die)
 constexpr std::uint8_t spend_fit_state = 0x47;  // 'G' (Gamma-Gamma)
+constexpr std::uint8_t purchase_history = 0x4F; // 'O' (one customer's orders)
 }
 
 // The name of a known tag's value, or nullptr.
@@ -103,6 +104,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::conversion_state: return "crm.conversion_uplift partial state";
         case tags::clv_fit_state: return "BG/NBD and Pareto/NBD fit state";
         case tags::spend_fit_state: return "Gamma-Gamma fit state";
+        case tags::purchase_history: return "crm.customer_summary partial state";
         default: return nullptr;
     }
 }

@@ -127,12 +127,28 @@ MaximumLikelihood maximize_log_likelihood(const LogLikelihood& ll, const Eigen::
     Eigen::VectorXd x = start_params.array().log().matrix();
     double fx = 0.0;
     std::string stop;
-    try {
-        out.iterations = solver.minimize(objective, x, fx);
-    } catch (const std::exception& e) {
-        // Near the maximum a line search often cannot improve in floating
-        // point any more; the gradient check below decides.
-        stop = e.what();
+    // A failed line search (the routine found no step that satisfies the
+    // Wolfe conditions, which happens near the maximum in floating point and
+    // on flat, badly scaled likelihoods) restarts L-BFGS from the best point
+    // with its curvature memory cleared, then with the plainer Armijo line
+    // search; the gradient check below decides whether the result is a maximum.
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        param.linesearch = attempt < 3 ? LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE
+                                       : LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_ARMIJO;
+        LBFGSpp::LBFGSSolver<double> restarted(param);
+        if (attempt > 0) {
+            if (!objective.has_best()) break;
+            x = objective.best_x();
+            if (objective.best_grad().cwiseAbs().maxCoeff() <= kGradientTolerance) break;
+        }
+        try {
+            out.iterations += (attempt == 0 ? solver : restarted).minimize(objective, x, fx);
+            stop.clear();
+            break;
+        } catch (const std::exception& e) {
+            stop = e.what();
+            out.iterations += 1;
+        }
     }
     if (!objective.has_best()) {
         out.params = Eigen::VectorXd::Constant(k, std::numeric_limits<double>::quiet_NaN());

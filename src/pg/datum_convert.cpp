@@ -61,6 +61,11 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno) {
     return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+std::string text_from_datum(Datum datum) {
+    text* t = pg_guard([datum] { return DatumGetTextPP(datum); });
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
 std::string name_arg(FunctionCallInfo fcinfo, int argno) {
     const Name n = PG_GETARG_NAME(argno);
     return std::string(NameStr(*n), strnlen(NameStr(*n), NAMEDATALEN));

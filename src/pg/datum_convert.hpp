@@ -17,6 +17,7 @@ std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const c
 
 // A text (or name) argument as a string.
 std::string text_arg(FunctionCallInfo fcinfo, int argno);
+std::string text_from_datum(Datum datum);
 std::string name_arg(FunctionCallInfo fcinfo, int argno);
 
 Datum float8_array_datum(const std::vector<double>& values);

@@ -33,6 +33,7 @@ extern "C" {
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
