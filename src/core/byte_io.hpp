@@ -82,6 +82,7 @@ constexpr std::uint8_t series_accumulator = 0x44; // 'D'
 constexpr std::uint8_t reading_series = 0x43;  // 'C'
 constexpr std::uint8_t uplift_state = 0x55;     // 'U'
 constexpr std::uint8_t conversion_state = 0x56; // 'V'
+constexpr std::uint8_t basket_rows = 0x42;      // 'B'
 }
 
 // The name of a known tag's value, or nullptr.
@@ -97,6 +98,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::reading_series: return "reading series";
         case tags::uplift_state: return "crm.campaign_uplift partial state";
         case tags::conversion_state: return "crm.conversion_uplift partial state";
+        case tags::basket_rows: return "market-basket rows partial state";
         default: return nullptr;
     }
 }
