@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -70,10 +71,24 @@ struct Paths {
 
     std::size_t size() const { return weights.size(); }
     std::size_t bytes() const { return capacity_bytes(items) + capacity_bytes(offsets) + capacity_bytes(weights); }
+    void clear() {
+        items.clear();
+        offsets.assign(1, 0);
+        weights.clear();
+    }
     void close(std::int64_t weight) {
         offsets.push_back(items.size());
         weights.push_back(weight);
     }
+};
+
+// Scratch of a tree build, kept between builds so that the many small
+// conditional trees do not allocate.
+struct BuildScratch {
+    std::vector<std::uint32_t> order;
+    std::vector<std::uint32_t> chain;
+    std::vector<std::uint32_t> fill;
+    std::size_t bytes() const { return capacity_bytes(order) + capacity_bytes(chain) + capacity_bytes(fill); }
 };
 
 // An FP-tree in flat arrays. Items are local ids 0 .. m-1 whose order is the
@@ -94,31 +109,42 @@ struct FpTree {
                capacity_bytes(node_parent) + capacity_bytes(node_count) + capacity_bytes(header_start) +
                capacity_bytes(header_nodes);
     }
-    // Sorted insertion creates nodes in depth-first order, so the tree is one
-    // chain exactly when every node's parent is the node created before it.
+    // Nodes are created parent first, so the tree is one chain exactly when
+    // every node's parent is the node created before it.
     bool single_path() const {
         for (std::size_t v = 1; v < node_parent.size(); ++v)
             if (node_parent[v] != v - 1) return false;
         return true;
     }
 
-    // Builds the tree from paths over `m` local items. The paths are sorted
-    // lexicographically first: then all paths sharing a prefix are adjacent,
-    // each prefix becomes one node, and no child lookup is needed.
-    void build(const Paths& paths, std::size_t m, InterruptTicker& ticker) {
-        std::vector<std::uint32_t> order(paths.size());
+    // Builds the tree from paths over `m` local items. Each path is compared
+    // with the previous one only, so paths sharing a prefix must be adjacent
+    // for the prefix to become one node: the paths are put in depth-first
+    // order of the trie they form (lexicographic, a path after its
+    // extensions). The prefix paths of a tree's nodes come in that order
+    // already unless an infrequent item was dropped from them, so the sort is
+    // skipped when a linear check finds them in order.
+    void build(const Paths& paths, std::size_t m, BuildScratch& scratch, InterruptTicker& ticker) {
+        auto& order = scratch.order;
+        order.resize(paths.size());
         std::iota(order.begin(), order.end(), 0u);
         const auto less = [&paths](std::uint32_t a, std::uint32_t b) {
-            return std::lexicographical_compare(
-                paths.items.begin() + paths.offsets[a], paths.items.begin() + paths.offsets[a + 1],
-                paths.items.begin() + paths.offsets[b], paths.items.begin() + paths.offsets[b + 1]);
+            const std::uint32_t* x = paths.items.data() + paths.offsets[a];
+            const std::uint32_t* x_end = paths.items.data() + paths.offsets[a + 1];
+            const std::uint32_t* y = paths.items.data() + paths.offsets[b];
+            const std::uint32_t* y_end = paths.items.data() + paths.offsets[b + 1];
+            for (; x != x_end && y != y_end; ++x, ++y)
+                if (*x != *y) return *x < *y;
+            return x != x_end && y == y_end;  // an extension before its prefix
         };
-        std::sort(order.begin(), order.end(), ticking(ticker, less));
+        if (!std::is_sorted(order.begin(), order.end(), less))
+            std::sort(order.begin(), order.end(), ticking(ticker, less));
 
         node_item.assign(1, kNone);
         node_parent.assign(1, kNone);
         node_count.assign(1, 0);
-        std::vector<std::uint32_t> chain;  // the nodes of the previous path
+        auto& chain = scratch.chain;  // the nodes of the previous path
+        chain.clear();
         const std::uint32_t* prev = nullptr;
         std::size_t prev_len = 0;
         for (const std::uint32_t p : order) {
@@ -151,9 +177,31 @@ struct FpTree {
         }
         std::partial_sum(header_start.begin(), header_start.end(), header_start.begin());
         header_nodes.resize(node_item.size() - 1);
-        std::vector<std::uint32_t> fill(header_start.begin(), header_start.end() - 1);
+        auto& fill = scratch.fill;
+        fill.assign(header_start.begin(), header_start.end() - 1);
         for (std::size_t v = 1; v < node_item.size(); ++v)
             header_nodes[fill[node_item[v]]++] = static_cast<std::uint32_t>(v);
+    }
+};
+
+// Everything one recursion depth needs: the tree mined at that depth, the
+// paths and scratch it was built from, and the scratch for its conditional
+// pattern bases. Kept for the whole mining, so buffers are reused.
+struct Frame {
+    explicit Frame(MemoryMeter& meter) : charge(meter) {}
+    FpTree tree;
+    Paths paths;
+    BuildScratch build;
+    std::vector<std::uint32_t> raw;       // the prefix paths as walked, leaf to root
+    std::vector<std::size_t> raw_end;     // where each walked path ends in raw
+    std::vector<std::int64_t> cond_count; // zero between uses
+    std::vector<std::uint32_t> remap;     // kNone between uses
+    std::vector<std::uint32_t> touched;
+    Charge charge;
+
+    void recharge() {
+        charge.set(tree.bytes() + paths.bytes() + build.bytes() + capacity_bytes(raw) + capacity_bytes(raw_end) +
+                   capacity_bytes(cond_count) + capacity_bytes(remap) + capacity_bytes(touched));
     }
 };
 
@@ -165,58 +213,61 @@ public:
           out_charge_(meter_),
           rank_to_dense_(std::move(rank_to_dense)) {}
 
-    // Mines a tree whose every item is frequent (given the prefix).
-    void mine(const FpTree& tree) {
+    // Mines the tree of frame `depth`, whose every item is frequent given the
+    // prefix.
+    void mine(std::size_t depth) {
+        Frame& frame = this->frame(depth);
+        const FpTree& tree = frame.tree;
         const std::size_t m = tree.item_count();
-        // Scratch for the conditional pattern bases, cleaned after each item.
-        std::vector<std::int64_t> cond_count(m, 0);
-        std::vector<std::uint32_t> remap(m, kNone);
-        std::vector<std::uint32_t> touched;
-        Charge scratch(meter_);
-        scratch.set(capacity_bytes(cond_count) + capacity_bytes(remap));
-
+        if (frame.cond_count.size() < m) {
+            frame.cond_count.resize(m, 0);
+            frame.remap.resize(m, kNone);
+            frame.recharge();
+        }
         for (std::size_t j = 0; j < m; ++j) {
             check_interrupts();
             prefix_.push_back(tree.to_global[j]);
             emit(tree.support[j]);
             if (prefix_.size() < static_cast<std::size_t>(options_.max_len) && j > 0) {
-                FpTree child;
-                Charge child_charge(meter_);
-                if (conditional_tree(tree, j, cond_count, remap, touched, child, child_charge)) {
-                    if (child.single_path())
-                        emit_chain(child, 1);
+                Frame& child = this->frame(depth + 1);  // frames are stable: held by pointer
+                if (conditional_tree(frame, j, child)) {
+                    if (child.tree.single_path())
+                        emit_chain(child.tree, 1);
                     else
-                        mine(child);
+                        mine(depth + 1);
                 }
             }
             prefix_.pop_back();
         }
     }
 
+    // The first tree, from the baskets, in frame 0.
     void build_root(const Transactions& baskets, const std::vector<std::uint32_t>& dense_to_rank,
-                    std::size_t frequent, FpTree& root, Charge& charge) {
-        Paths paths;
-        {
-            Charge path_charge(meter_);
-            paths.items.reserve(estimate_items(baskets, dense_to_rank));
-            paths.offsets.reserve(baskets.basket_count() + 1);
-            paths.weights.reserve(baskets.basket_count());
-            path_charge.set(paths.bytes() + 4 * baskets.basket_count());  // + the sort order
-            for (std::size_t b = 0; b < baskets.basket_count(); ++b) {
-                const std::size_t first = paths.items.size();
-                for (const ItemId* it = baskets.begin(b); it != baskets.end(b); ++it) {
-                    ticker_.tick();
-                    if (dense_to_rank[*it] != kNone) paths.items.push_back(dense_to_rank[*it]);
-                }
-                if (paths.items.size() == first) continue;
-                std::sort(paths.items.begin() + first, paths.items.end());
-                paths.close(1);
+                    std::size_t frequent) {
+        Frame& root = frame(0);
+        Paths& paths = root.paths;
+        paths.items.reserve(estimate_items(baskets, dense_to_rank));
+        paths.offsets.reserve(baskets.basket_count() + 1);
+        paths.weights.reserve(baskets.basket_count());
+        root.build.order.reserve(baskets.basket_count());
+        root.recharge();
+        for (std::size_t b = 0; b < baskets.basket_count(); ++b) {
+            const std::size_t first = paths.items.size();
+            for (const ItemId* it = baskets.begin(b); it != baskets.end(b); ++it) {
+                ticker_.tick();
+                if (dense_to_rank[*it] != kNone) paths.items.push_back(dense_to_rank[*it]);
             }
-            root.to_global.resize(frequent);
-            std::iota(root.to_global.begin(), root.to_global.end(), 0u);
-            root.build(paths, frequent, ticker_);
-            charge.set(root.bytes());
+            if (paths.items.size() == first) continue;
+            std::sort(paths.items.begin() + first, paths.items.end());
+            paths.close(1);
         }
+        root.tree.to_global.resize(frequent);
+        std::iota(root.tree.to_global.begin(), root.tree.to_global.end(), 0u);
+        root.tree.build(paths, frequent, root.build, ticker_);
+        // The baskets' paths are not needed again: give their memory back.
+        paths = Paths();
+        root.build = BuildScratch();
+        root.recharge();
     }
 
     // Items with `frequent` ranks; collected without trees (max_len 1).
@@ -237,52 +288,69 @@ public:
         return n;
     }
 
-    // Builds the conditional FP-tree of item j of `tree`: the prefix paths of
-    // j's nodes, weighted by the nodes' counts, keeping the items frequent in
-    // them. Returns false when no item is.
-    bool conditional_tree(const FpTree& tree, std::size_t j, std::vector<std::int64_t>& cond_count,
-                          std::vector<std::uint32_t>& remap, std::vector<std::uint32_t>& touched, FpTree& child,
-                          Charge& child_charge) {
+    // Builds in `child` the conditional FP-tree of item j of parent's tree:
+    // the prefix paths of j's nodes, weighted by the nodes' counts, keeping
+    // the items frequent in them. Returns false when no item is. The parent
+    // chains are walked once, into a flat buffer read twice.
+    bool conditional_tree(Frame& parent, std::size_t j, Frame& child) {
+        const FpTree& tree = parent.tree;
+        auto& raw = parent.raw;
+        auto& raw_end = parent.raw_end;
+        auto& cond_count = parent.cond_count;
+        auto& remap = parent.remap;
+        auto& touched = parent.touched;
         const std::uint32_t* first = tree.header_nodes.data() + tree.header_start[j];
         const std::uint32_t* last = tree.header_nodes.data() + tree.header_start[j + 1];
+        raw.clear();
+        raw_end.clear();
         touched.clear();
         for (const std::uint32_t* v = first; v != last; ++v) {
             const std::int64_t c = tree.node_count[*v];
             for (std::uint32_t u = tree.node_parent[*v]; u != 0; u = tree.node_parent[u]) {
                 ticker_.tick();
-                if (cond_count[tree.node_item[u]] == 0) touched.push_back(tree.node_item[u]);
-                cond_count[tree.node_item[u]] += c;
+                const std::uint32_t item = tree.node_item[u];
+                raw.push_back(item);
+                if (cond_count[item] == 0) touched.push_back(item);
+                cond_count[item] += c;
             }
+            raw_end.push_back(raw.size());
         }
         std::sort(touched.begin(), touched.end());
+        FpTree& out = child.tree;
+        out.to_global.clear();
         for (const std::uint32_t i : touched) {
             if (cond_count[i] >= options_.min_count) {
-                remap[i] = static_cast<std::uint32_t>(child.to_global.size());
-                child.to_global.push_back(tree.to_global[i]);
+                remap[i] = static_cast<std::uint32_t>(out.to_global.size());
+                out.to_global.push_back(tree.to_global[i]);
             }
         }
-        if (!child.to_global.empty()) {
-            Paths paths;
-            Charge path_charge(meter_);
-            for (const std::uint32_t* v = first; v != last; ++v) {
+        const bool any = !out.to_global.empty();
+        if (any) {
+            Paths& paths = child.paths;
+            paths.clear();
+            std::size_t begin = 0;
+            for (std::size_t k = 0; k < raw_end.size(); ++k) {
+                // Walked leaf to root: read backwards for root to leaf.
                 const std::size_t start = paths.items.size();
-                for (std::uint32_t u = tree.node_parent[*v]; u != 0; u = tree.node_parent[u]) {
-                    ticker_.tick();
-                    if (remap[tree.node_item[u]] != kNone) paths.items.push_back(remap[tree.node_item[u]]);
-                }
-                if (paths.items.size() == start) continue;
-                std::reverse(paths.items.begin() + start, paths.items.end());
-                paths.close(tree.node_count[*v]);
+                for (std::size_t r = raw_end[k]; r > begin; --r)
+                    if (remap[raw[r - 1]] != kNone) paths.items.push_back(remap[raw[r - 1]]);
+                if (paths.items.size() != start) paths.close(tree.node_count[first[k]]);
+                begin = raw_end[k];
             }
-            path_charge.set(paths.bytes() + 4 * paths.size());
-            child.build(paths, child.to_global.size(), ticker_);
-            child_charge.set(child.bytes());
+            out.build(paths, out.to_global.size(), child.build, ticker_);
         }
         for (const std::uint32_t i : touched) {
             cond_count[i] = 0;
             remap[i] = kNone;
         }
-        return !child.to_global.empty();
+        parent.recharge();
+        if (any) child.recharge();
+        return any;
+    }
+
+    Frame& frame(std::size_t depth) {
+        while (frames_.size() <= depth) frames_.push_back(std::make_unique<Frame>(meter_));
+        return *frames_[depth];
     }
 
     // A single-path tree: every combination of its nodes is frequent, with
@@ -359,6 +427,7 @@ private:
     std::vector<std::uint32_t> out_items_;
     std::vector<std::size_t> out_offsets_{0};
     std::vector<std::int64_t> out_counts_;
+    std::vector<std::unique_ptr<Frame>> frames_;  // by recursion depth
 };
 
 void check_options(const Transactions& baskets, const FpGrowthOptions& options) {
@@ -459,10 +528,8 @@ FrequentItemsets mine_frequent_itemsets(const Transactions& baskets, const FpGro
                             " bytes for its first tree, more than its memory limit of " +
                             std::to_string(options.memory_limit_bytes) + " bytes",
                         kRaiseSupportHint);
-        FpTree root;
-        Charge root_charge(miner.meter());
-        miner.build_root(baskets, dense_to_rank, frequent, root, root_charge);
-        miner.mine(root);
+        miner.build_root(baskets, dense_to_rank, frequent);
+        miner.mine(0);
     }
     FrequentItemsets result;
     miner.assemble(result.items_, result.offsets_, result.counts_, result.length_start_);
