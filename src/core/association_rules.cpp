@@ -13,7 +13,7 @@ namespace {
 
 // arules compares confidences with this tolerance (istree.c, EPSILON).
 constexpr double kConfidenceTolerance = 1e-12;
-constexpr std::size_t kMaxMultiConsequentLength = 24;
+constexpr std::size_t kMaxMultiConsequentLength = 20;  // 2^20 consequents per itemset at most
 
 // A side constraint with its lists sorted for binary search.
 struct SideCheck {

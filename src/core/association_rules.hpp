@@ -69,7 +69,7 @@ struct AssociationRule {
 // from (the itemsets' order: length, then items), then by consequent (shorter
 // first, then items ascending). Throws 22023 for bad options (confidence
 // outside [0, 1], NaN lift, lengths below 1, multi-item consequents from an
-// itemset of more than 24 items) and 54000 beyond max_rules (hint: raise
+// itemset of more than 20 items) and 54000 beyond max_rules (hint: raise
 // min_confidence or the minimum support). Interruptible.
 std::vector<AssociationRule> association_rules(const FrequentItemsets& itemsets, const RuleOptions& options);
 
