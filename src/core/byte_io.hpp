@@ -87,6 +87,7 @@ constexpr std::uint8_t conversion_state = 0x56; // 'V'
 constexpr std::uint8_t clv_fit_state = 0x42;    // 'B' (buy-till-you-die)
 constexpr std::uint8_t spend_fit_state = 0x47;  // 'G' (Gamma-Gamma)
 constexpr std::uint8_t purchase_history = 0x4F; // 'O' (one customer's orders)
+constexpr std::uint8_t basket_rows = 0x54;      // 'T' (transactions)
 }
 
 // The name of a known tag's value, or nullptr.
@@ -105,6 +106,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::clv_fit_state: return "BG/NBD and Pareto/NBD fit state";
         case tags::spend_fit_state: return "Gamma-Gamma fit state";
         case tags::purchase_history: return "crm.customer_summary partial state";
+        case tags::basket_rows: return "market-basket rows partial state";
         default: return nullptr;
     }
 }
