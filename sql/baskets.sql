@@ -1,0 +1,55 @@
+-- Market baskets: itemsets and rules on hand-countable baskets, text items, constraints, bad input.
+\set VERBOSITY terse
+-- Five baskets (b5 holds a duplicate and a NULL item, b6 only a NULL):
+--   b1 {1,2,3}  b2 {1,2}  b3 {1,3}  b4 {2}  b5 {1,2}
+-- counts: {1} 4, {2} 4, {3} 2, {1,2} 3, {1,3} 2, {2,3} 1, {1,2,3} 1; 5 baskets.
+CREATE TABLE lines (basket text, item int);
+INSERT INTO lines VALUES ('b1', 1), ('b1', 2), ('b1', 3), ('b2', 1), ('b2', 2), ('b3', 1), ('b3', 3), ('b4', 2),
+  ('b5', 1), ('b5', 2), ('b5', 2), ('b5', NULL), ('b6', NULL), (NULL, 3);
+SELECT itemset, count, support FROM crm.frequent_itemsets('lines', 'basket', 'item', 0.4) ORDER BY cardinality(itemset), itemset;
+SELECT itemset, count FROM crm.frequent_itemsets('lines', 'basket', 'item', 0.2, max_len => 2) ORDER BY cardinality(itemset), itemset;
+-- Rules at support 0.4, confidence 0.6: 1 => 2 (3/4 = 0.75, lift 0.75 / 0.8 = 0.9375), 2 => 1 (0.75),
+-- 3 => 1 (2/2 = 1: conviction Infinity), 1 => 3 (2/4 = 0.5, out), and {} => 1, {} => 2 (0.8).
+SELECT antecedent, consequent, count, support, confidence, lift, round(leverage::numeric, 6) AS leverage,
+       conviction, coverage
+FROM crm.association_rules('lines', 'basket', 'item', 0.4, min_confidence => 0.6)
+ORDER BY cardinality(antecedent), antecedent, consequent;
+-- min_len 2 drops the empty antecedents; constraints select rules about some items only.
+SELECT antecedent, consequent FROM crm.association_rules('lines', 'basket', 'item', 0.4, min_confidence => 0.6, min_len => 2)
+ORDER BY antecedent, consequent;
+SELECT antecedent, consequent FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.4, consequent_among => ARRAY['3'])
+ORDER BY antecedent, consequent;
+SELECT antecedent, consequent FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.4, min_len => 2,
+                                                         antecedent_includes => ARRAY['3'])
+ORDER BY antecedent, consequent;
+SELECT antecedent, consequent, confidence FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.9,
+                                                                     multi_item_consequents => true, min_len => 2)
+ORDER BY antecedent, consequent;
+-- Text items in their own type; the rules table serves "frequently bought together".
+CREATE TABLE text_lines AS SELECT basket, CASE item WHEN 1 THEN 'milk' WHEN 2 THEN 'bread' ELSE 'butter' END AS item
+FROM lines WHERE item IS NOT NULL;
+CREATE TABLE text_rules AS
+SELECT * FROM crm.association_rules_typed('text_lines', 'basket', 'item', 0.2, NULL::text, min_confidence => 0.3, min_len => 2);
+SELECT antecedent, consequent, count FROM text_rules ORDER BY antecedent, consequent;
+SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['butter']);
+SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['milk', 'bread']);
+SELECT count(*) FROM crm.frequently_bought_together('text_rules', ARRAY['caviar']);
+-- Empty table: no rows, not an error.
+CREATE TABLE no_lines (basket int, item bigint);
+SELECT count(*) FROM crm.association_rules('no_lines', 'basket', 'item', 0.5);
+
+-- Bad input.
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('lines', 'basket', 'item', 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('lines', 'basket', 'item', 1.5)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('lines', 'basket', 'item', 0.5, max_len => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.association_rules('lines', 'basket', 'item', 0.5, min_confidence => 1.2)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.association_rules('lines', 'basket', 'nope', 0.5)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.association_rules('text_lines', 'basket', 'item', 0.5)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets_typed('lines', 'basket', 'item', 0.5, NULL::text)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('lines', 'basket', 'item', NULL)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('lines', 'basket', 'item', 0.2, max_itemsets => 3)$$);
+SET crm.max_fit_memory = '1MB';
+CREATE TABLE many_lines AS SELECT g / 8 AS basket, (g * 7919) % 3000 AS item FROM generate_series(1, 200000) g;
+SELECT sqlstate_of($$SELECT * FROM crm.frequent_itemsets('many_lines', 'basket', 'item', 0.0001)$$);
+RESET crm.max_fit_memory;
+SELECT sqlstate_of($$SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['milk'], 0)$$);
