@@ -45,7 +45,7 @@ SELECT to_jsonb(bg) ? 'alpha' AND to_jsonb(gg) ? 'gamma' AS named FROM clv_model
 -- identical rows as counts, and say when they do not converge.
 -- Customers simulated from the BG/NBD story with hash-drawn randomness: a purchase rate and a
 -- dropout chance per customer, exponential gaps, a coin after every purchase.
-CREATE TABLE clv_sim AS
+CREATE TABLE clv_sim_orders AS
 WITH draws AS (
   SELECT c, g, 0.05 + ((hashint4(c) & 65535) / 65536.0) * 0.6 AS lambda,
          0.02 + ((hashint4(c + 7777) & 65535) / 65536.0) * 0.4 AS p_drop,
@@ -56,8 +56,9 @@ purchases AS (
   SELECT c, date '2024-01-01' + (c % 90) + (7 * sum(e / lambda) OVER w)::int AS d, 20 + (hashint4(c * 31 + g) & 63) AS a,
          count(*) FILTER (WHERE u < p_drop) OVER (PARTITION BY c ORDER BY g ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS drops
   FROM draws WINDOW w AS (PARTITION BY c ORDER BY g))
-SELECT c, (crm.customer_summary(d, a::float8, date '2024-12-31')).*
-FROM purchases WHERE drops = 0 GROUP BY c;
+SELECT c, d, a FROM purchases WHERE drops = 0;
+CREATE TABLE clv_sim AS
+SELECT c, (crm.customer_summary(d, a::float8, date '2024-12-31')).* FROM clv_sim_orders GROUP BY c;
 SELECT (m).converged, (m).customers, (m).r > 0 AND (m).alpha > 0 AND (m).a > 0 AND (m).b > 0 AS positive
 FROM (SELECT crm.bgnbd_fit(frequency, recency, age) AS m FROM clv_sim) f;
 SELECT (m).converged, (m).customers FROM (SELECT crm.gammagamma_fit(frequency, monetary) AS m FROM clv_sim) f;
@@ -79,6 +80,11 @@ SELECT sqlstate_of($$SELECT crm.bgnbd_fit(0, 0, age) FROM clv_sim$$);
 CREATE TABLE clv_bad AS SELECT ROW(1, 1.0, 2.0, 3.0, 4.0, NULL, 1, 5, false, NULL, NULL, NULL, NULL, 'a parameter ran off')::crm.bgnbd_model AS m;
 SELECT sqlstate_of($$SELECT crm.p_alive(m, 1, 1, 2) FROM clv_bad$$);
 SELECT crm.p_alive(m, 1, 1, 2, allow_unconverged => true) BETWEEN 0 AND 1 AS allowed FROM clv_bad;
+
+-- Model checking: fit on 2024, predict 2025's first half per customer, compare with what happened.
+SELECT count(*) AS customers, abs(sum(predicted) - sum(actual)) / sum(actual) < 0.25 AS total_close,
+       corr(predicted, actual) > 0.5 AS correlated
+FROM crm.clv_holdout('clv_sim_orders', 'c', 'd', 'a', '2024-12-31', '2025-06-30');
 
 -- One call: orders in, one row per customer out.
 SELECT count(*) AS customers, count(*) FILTER (WHERE clv >= 0) AS with_value,
