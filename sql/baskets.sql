@@ -34,6 +34,20 @@ SELECT antecedent, consequent, count FROM text_rules ORDER BY antecedent, conseq
 SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['butter']);
 SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['milk', 'bread']);
 SELECT count(*) FROM crm.frequently_bought_together('text_rules', ARRAY['caviar']);
+-- The aggregate form gives the same rules, per group too, from rows or from item arrays.
+CREATE TABLE int_lines AS SELECT substr(basket, 2)::bigint AS basket, item::bigint FROM lines WHERE basket IS NOT NULL;
+SELECT (SELECT array_agg(r::text ORDER BY r::text) FROM unnest(crm.association_rules_agg(basket, item, 0.4, 0.6)) r)
+     = (SELECT array_agg(r::text ORDER BY r::text) FROM crm.association_rules('int_lines', 'basket', 'item', 0.4, min_confidence => 0.6) r)
+       AS aggregate_equals_one_call
+FROM int_lines;
+SELECT basket % 2 AS half, cardinality(crm.association_rules_agg(basket, item, 0.5, 0.5)) AS rules
+FROM int_lines GROUP BY 1 ORDER BY 1;
+SELECT cardinality(crm.association_rules_agg(items, 0.4, 0.6)) AS from_arrays
+FROM (SELECT array_agg(item) AS items FROM int_lines GROUP BY basket) s;
+SELECT cardinality(crm.association_rules_agg_combine(p)) AS from_partials
+FROM (SELECT crm.association_rules_agg_partial(basket, item, 0.4, 0.6) AS p FROM int_lines GROUP BY basket % 3) s;
+SELECT sqlstate_of($$SELECT crm.association_rules_agg(basket, item, 0.4, CASE WHEN basket > 2 THEN 0.6 ELSE 0.5 END) FROM int_lines$$);
+
 -- Empty table: no rows, not an error.
 CREATE TABLE no_lines (basket int, item bigint);
 SELECT count(*) FROM crm.association_rules('no_lines', 'basket', 'item', 0.5);

@@ -858,3 +858,73 @@ COMMENT ON FUNCTION crm.frequently_bought_together(regclass, anyarray, integer) 
 'The top n items to add to a cart (an array of items) from a rules table with the columns of crm.association_rules '
 '(antecedent, consequent, confidence, lift): rules whose antecedent is in the cart, each item ranked by its best rule''s '
 'confidence, then lift, then the item itself.';
+
+-- The aggregate form: rules per group (store, region, month ...), composable with any query.
+CREATE TYPE crm.association_rule AS (
+    antecedent bigint[],
+    consequent bigint[],
+    count bigint,
+    support double precision,
+    confidence double precision,
+    lift double precision,
+    leverage double precision,
+    conviction double precision,
+    coverage double precision);
+COMMENT ON TYPE crm.association_rule IS
+'One association rule antecedent => consequent with its count and measures (as crm.association_rules returns them).';
+
+CREATE FUNCTION crm._basket_rules_transfn(internal, bigint, bigint, double precision, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_basket_rules_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._basket_rules_transfn(internal, bigint, bigint, double precision, double precision)
+IS 'Transition function of crm.association_rules_agg over (basket, item) rows (internal).';
+CREATE FUNCTION crm._basket_rules_array_transfn(internal, bigint[], double precision, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_basket_rules_array_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._basket_rules_array_transfn(internal, bigint[], double precision, double precision)
+IS 'Transition function of crm.association_rules_agg over item arrays, one basket per row (internal).';
+CREATE FUNCTION crm._basket_rules_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_basket_rules_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._basket_rules_combine(internal, internal) IS 'Combine function of crm.association_rules_agg (internal).';
+CREATE FUNCTION crm._basket_rules_serial(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'crm_basket_rules_serial' LANGUAGE C IMMUTABLE PARALLEL SAFE STRICT;
+COMMENT ON FUNCTION crm._basket_rules_serial(internal) IS 'Serialises the crm.association_rules_agg state (internal).';
+CREATE FUNCTION crm._basket_rules_deserial(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_basket_rules_deserial' LANGUAGE C IMMUTABLE PARALLEL SAFE STRICT;
+COMMENT ON FUNCTION crm._basket_rules_deserial(bytea, internal) IS 'Reads a serialised crm.association_rules_agg state (internal).';
+CREATE FUNCTION crm._basket_rules_merge_bytea(internal, bytea)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_basket_rules_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._basket_rules_merge_bytea(internal, bytea) IS 'Merges a serialised partial state (internal).';
+CREATE FUNCTION crm._basket_rules_final(internal)
+RETURNS crm.association_rule[] AS 'MODULE_PATHNAME', 'crm_basket_rules_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm._basket_rules_final(internal) IS 'Final function of crm.association_rules_agg: mines the group (internal).';
+
+CREATE AGGREGATE crm.association_rules_agg(basket bigint, item bigint, min_support double precision,
+                                           min_confidence double precision) (
+    SFUNC = crm._basket_rules_transfn, STYPE = internal,
+    COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.association_rules_agg(bigint, bigint, double precision, double precision) IS
+'The association rules of the (basket, item) rows of a group, as crm.association_rules makes them (single-item '
+'consequents), as an array of crm.association_rule: SELECT store, (unnest(crm.association_rules_agg(...))).* ... '
+'GROUP BY store. NULL baskets and items are ignored.';
+CREATE AGGREGATE crm.association_rules_agg(items bigint[], min_support double precision,
+                                           min_confidence double precision) (
+    SFUNC = crm._basket_rules_array_transfn, STYPE = internal,
+    COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.association_rules_agg(bigint[], double precision, double precision) IS
+'crm.association_rules_agg over item arrays, one basket per row (NULL elements ignored; an array without a '
+'non-NULL item is no basket, as in the row form).';
+CREATE AGGREGATE crm.association_rules_agg_partial(basket bigint, item bigint, min_support double precision,
+                                                   min_confidence double precision) (
+    SFUNC = crm._basket_rules_transfn, STYPE = internal,
+    COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.association_rules_agg_partial(bigint, bigint, double precision, double precision) IS
+'The state of crm.association_rules_agg as bytea (per shard); combine with crm.association_rules_agg_combine. A '
+'basket split across shards is merged by its key.';
+CREATE AGGREGATE crm.association_rules_agg_combine(partial_state bytea) (
+    SFUNC = crm._basket_rules_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.association_rules_agg_combine(bytea) IS
+'Combines states from crm.association_rules_agg_partial into the result of crm.association_rules_agg.';

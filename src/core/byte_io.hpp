@@ -88,6 +88,7 @@ constexpr std::uint8_t clv_fit_state = 0x42;    // 'B' (buy-till-you-die)
 constexpr std::uint8_t spend_fit_state = 0x47;  // 'G' (Gamma-Gamma)
 constexpr std::uint8_t purchase_history = 0x4F; // 'O' (one customer's orders)
 constexpr std::uint8_t basket_rows = 0x54;      // 'T' (transactions)
+constexpr std::uint8_t basket_rules_state = 0x51; // 'Q'
 }
 
 // The name of a known tag's value, or nullptr.
@@ -107,6 +108,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::spend_fit_state: return "Gamma-Gamma fit state";
         case tags::purchase_history: return "crm.customer_summary partial state";
         case tags::basket_rows: return "market-basket rows partial state";
+        case tags::basket_rules_state: return "crm.association_rules_agg partial state";
         default: return nullptr;
     }
 }

@@ -3,7 +3,7 @@
 //   crm.frequent_itemsets_typed(..., key_type anyelement, ...)                    itemsets in the key's type
 //   crm.association_rules(baskets, basket_col, item_col, min_support, ...)       rules, integer items
 //   crm.association_rules_typed(..., key_type anyelement, ...)                    rules in the key's type
-//   crm.association_rules_agg(basket, item, min_support, min_confidence)          aggregate -> rule array
+//   crm.association_rules_agg(basket, item | items[], min_support, min_confidence) aggregate -> rule array
 // Baskets are read with the caller's privileges, one array of items per basket
 // (PostgreSQL groups the rows by basket, whatever the basket column's type);
 // items are int2/int4/int8 or text. The core mines them (fpgrowth.hpp).
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "association_rules.hpp"
+#include "basket_rules_state.hpp"
 #include "basket_transactions.hpp"
 #include "errors.hpp"
 #include "fpgrowth.hpp"
@@ -441,3 +442,103 @@ CRM_FUNCTION(crm_frequent_itemsets) { return frequent_itemsets(fcinfo, false); }
 CRM_FUNCTION(crm_frequent_itemsets_typed) { return frequent_itemsets(fcinfo, true); }
 CRM_FUNCTION(crm_association_rules) { return association_rules(fcinfo, false); }
 CRM_FUNCTION(crm_association_rules_typed) { return association_rules(fcinfo, true); }
+
+// ---- the aggregate form: rules per group ---------------------------------------
+
+namespace {
+
+using crm::BasketRulesState;
+
+constexpr std::size_t kAggregateMaxRules = 1000000;
+
+BasketRulesState* rules_state(FunctionCallInfo fcinfo, int support_at) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.association_rules_agg");
+    BasketRulesState* state = crm::pg::state_arg<BasketRulesState>(fcinfo, 0);
+    if (state == nullptr) state = crm::pg::make_state<BasketRulesState>(context);
+    if (PG_ARGISNULL(support_at) || PG_ARGISNULL(support_at + 1))
+        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "min_support and min_confidence must not be NULL");
+    state->set_thresholds(PG_GETARG_FLOAT8(support_at), PG_GETARG_FLOAT8(support_at + 1));
+    return state;
+}
+
+}  // namespace
+
+// crm._basket_rules_transfn(state, basket bigint, item bigint, min_support, min_confidence)
+CRM_FUNCTION(crm_basket_rules_transfn) {
+    BasketRulesState* state = rules_state(fcinfo, 3);
+    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {  // NULL baskets and items are ignored
+        state->add(PG_GETARG_INT64(1), PG_GETARG_INT64(2));
+        crm::pg::check_state_memory(*state, "crm.association_rules_agg");
+    }
+    PG_RETURN_POINTER(state);
+}
+
+// crm._basket_rules_array_transfn(state, items bigint[], min_support, min_confidence): one basket per row
+CRM_FUNCTION(crm_basket_rules_array_transfn) {
+    BasketRulesState* state = rules_state(fcinfo, 2);
+    if (!PG_ARGISNULL(1)) {
+        struct Raw {
+            int n;
+            Datum* elems;
+            bool* nulls;
+        };
+        const Raw raw = pg_guard([fcinfo] {
+            Raw r{0, nullptr, nullptr};
+            deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &r.elems, &r.nulls, &r.n);
+            return r;
+        });
+        std::vector<std::int64_t> items;
+        items.reserve(static_cast<std::size_t>(raw.n));
+        for (int i = 0; i < raw.n; ++i)
+            if (!raw.nulls[i]) items.push_back(DatumGetInt64(raw.elems[i]));
+        // As in the row form, a basket without a (non-NULL) item is no basket.
+        if (!items.empty()) state->add_basket(items.data(), items.size());
+        crm::pg::check_state_memory(*state, "crm.association_rules_agg");
+    }
+    PG_RETURN_POINTER(state);
+}
+
+CRM_FUNCTION(crm_basket_rules_combine) {
+    return crm::pg::combine_states<BasketRulesState>(fcinfo, "crm.association_rules_agg");
+}
+CRM_FUNCTION(crm_basket_rules_serial) { return crm::pg::serialize_state<BasketRulesState>(fcinfo); }
+CRM_FUNCTION(crm_basket_rules_deserial) {
+    return crm::pg::deserialize_state<BasketRulesState>(fcinfo, "crm.association_rules_agg");
+}
+CRM_FUNCTION(crm_basket_rules_merge_bytea) {
+    return crm::pg::merge_serialised_state<BasketRulesState>(fcinfo, "crm.association_rules_agg_combine");
+}
+
+// The rules of the group as crm.association_rule[].
+CRM_FUNCTION(crm_basket_rules_final) {
+    BasketRulesState* state = crm::pg::state_arg<BasketRulesState>(fcinfo, 0);
+    if (state == nullptr) PG_RETURN_NULL();
+    const BasketRulesState::Result result = state->rules(crm::pg::max_fit_memory_bytes(), kAggregateMaxRules);
+    Source source;
+    source.key_type = INT8OID;
+    const Baskets baskets{result.baskets, {}};
+    const ItemArrays arrays{source, baskets};
+    const Oid array_type = pg_guard([fcinfo] { return get_fn_expr_rettype(fcinfo->flinfo); });
+    const Oid row_type = pg_guard([array_type] { return get_element_type(array_type); });
+    TupleDesc desc = pg_guard([row_type] { return lookup_rowtype_tupdesc_copy(row_type, -1); });
+    std::vector<Datum> rows;
+    rows.reserve(result.rules.size());
+    for (const crm::AssociationRule& rule : result.rules) {
+        const std::vector<Datum> v = {arrays.make(rule.antecedent.data(), rule.antecedent.data() + rule.antecedent.size()),
+                                      arrays.make(rule.consequent.data(), rule.consequent.data() + rule.consequent.size()),
+                                      Int64GetDatum(rule.count), Float8GetDatum(rule.support),
+                                      Float8GetDatum(rule.confidence), Float8GetDatum(rule.lift),
+                                      Float8GetDatum(rule.leverage), Float8GetDatum(rule.conviction),
+                                      Float8GetDatum(rule.coverage)};
+        rows.push_back(crm::pg::make_row(desc, v));
+    }
+    const Datum* data = rows.data();
+    const int n = static_cast<int>(rows.size());
+    return pg_guard([data, n, row_type] {
+        int16 len;
+        bool byval;
+        char align;
+        get_typlenbyvalalign(row_type, &len, &byval, &align);
+        return PointerGetDatum(construct_array(const_cast<Datum*>(data), n, row_type, len, byval, align));
+    });
+}
