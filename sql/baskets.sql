@@ -48,6 +48,17 @@ SELECT cardinality(crm.association_rules_agg_combine(p)) AS from_partials
 FROM (SELECT crm.association_rules_agg_partial(basket, item, 0.4, 0.6) AS p FROM int_lines GROUP BY basket % 3) s;
 SELECT sqlstate_of($$SELECT crm.association_rules_agg(basket, item, 0.4, CASE WHEN basket > 2 THEN 0.6 ELSE 0.5 END) FROM int_lines$$);
 
+-- Rules as a recommendation source: each customer's own items are the cart.
+CREATE TABLE int_rules AS SELECT * FROM crm.association_rules('int_lines', 'basket', 'item', 0.2, min_confidence => 0.3, min_len => 2);
+CREATE TABLE purchases (customer int, product int, bought date);
+INSERT INTO purchases VALUES (10, 3, '2025-01-01'), (11, 1, '2025-01-01'), (11, 2, '2025-01-02'), (12, 9, '2025-01-01'),
+  (13, 3, '2024-01-01'), (13, 2, '2025-01-05');
+SELECT * FROM crm.rules_recommend_batch('int_rules', 'purchases', 'customer', 'product');
+-- Only the last 30 days of each customer's history: customer 13's old item 3 no longer counts.
+SELECT * FROM crm.rules_recommend_batch('int_rules', 'purchases', 'customer', 'product', users => ARRAY[13]::bigint[],
+                                        date_col => 'bought', since => '30 days');
+SELECT sqlstate_of($$SELECT * FROM crm.rules_recommend_batch('int_rules', 'purchases', 'customer', 'product', since => '1 day')$$);
+
 -- Empty table: no rows, not an error.
 CREATE TABLE no_lines (basket int, item bigint);
 SELECT count(*) FROM crm.association_rules('no_lines', 'basket', 'item', 0.5);
