@@ -9,6 +9,7 @@
 -- Tables (schema crm_sample):
 --   customers(customer_id, name, region, signup_date)
 --   orders(order_id, customer_id, ordered_at, category, product, amount)
+--   order_lines(order_id, product): the articles of one order in six (market baskets)
 -- Customers differ in how often they buy (gamma-like spread), when they
 -- started and whether they stopped buying (churned), so every RFM segment
 -- is populated. 85% of orders are food (small baskets), 15% appliances
@@ -107,6 +108,63 @@ ALTER TABLE crm_sample.orders ADD PRIMARY KEY (order_id);
 CREATE INDEX ON crm_sample.orders (customer_id);
 ANALYZE crm_sample.customers;
 ANALYZE crm_sample.orders;
+
+-- Market baskets: the article lines of one order in six (about 3,000 baskets at
+-- scale 1), one row per article; an article bought twice has two rows. Planted
+-- co-purchase patterns: each basket follows a theme of its order's category
+-- whose articles come with known probabilities (spaghetti with tomato sauce
+-- 0.85 and parmesan 0.7; a phone case or a screen protector only with a
+-- smartphone; ...), and food baskets add everyday staples at random (12% each),
+-- which co-occur with nothing in particular (lift near 1).
+CREATE TABLE crm_sample.order_lines (
+    order_id bigint NOT NULL REFERENCES crm_sample.orders,
+    product text NOT NULL
+);
+INSERT INTO crm_sample.order_lines
+WITH baskets AS (
+    SELECT order_id, category, crm_sample.u(:seed, order_id, 61) AS theme_draw
+    FROM crm_sample.orders
+    WHERE crm_sample.u(:seed, order_id, 60) < 1.0 / 6
+), themes(category, theme, lo, hi) AS (VALUES
+    ('food', 'pasta', 0.00, 0.20), ('food', 'breakfast', 0.20, 0.35), ('food', 'barbecue', 0.35, 0.45),
+    ('food', 'staples', 0.45, 1.00),
+    ('appliance', 'phone', 0.00, 0.45), ('appliance', 'laptop', 0.45, 0.75), ('appliance', 'coffee', 0.75, 1.00)
+), articles(theme, k, product, p) AS (VALUES
+    ('pasta', 1, 'Spaghetti', 1.0), ('pasta', 2, 'Tomato sauce', 0.85), ('pasta', 3, 'Parmesan', 0.7),
+    ('pasta', 4, 'Basil', 0.3),
+    ('breakfast', 1, 'Bread', 1.0), ('breakfast', 2, 'Butter', 0.8), ('breakfast', 3, 'Jam', 0.5),
+    ('breakfast', 4, 'Coffee beans', 0.35),
+    ('barbecue', 1, 'Sausages', 1.0), ('barbecue', 2, 'Charcoal', 0.75), ('barbecue', 3, 'Beer', 0.6),
+    ('barbecue', 4, 'Ketchup', 0.5),
+    ('phone', 1, 'Smartphone', 1.0), ('phone', 2, 'Phone case', 0.85), ('phone', 3, 'Screen protector', 0.6),
+    ('phone', 4, 'USB-C charger', 0.3),
+    ('laptop', 1, 'Laptop', 1.0), ('laptop', 2, 'Wireless mouse', 0.7), ('laptop', 3, 'Laptop sleeve', 0.5),
+    ('laptop', 4, 'USB-C charger', 0.2),
+    ('coffee', 1, 'Coffee machine', 1.0), ('coffee', 2, 'Coffee beans', 0.8), ('coffee', 3, 'Descaler', 0.4)
+), staples(k, product) AS (VALUES
+    (1, 'Milk'), (2, 'Eggs'), (3, 'Bananas'), (4, 'Apples'), (5, 'Yoghurt'), (6, 'Cheese'), (7, 'Rice'),
+    (8, 'Chicken'), (9, 'Tomatoes'), (10, 'Orange juice'), (11, 'Bread'), (12, 'Water')
+), lines AS (
+    -- the theme's articles
+    SELECT b.order_id, a.product
+    FROM baskets b
+    JOIN themes t ON t.category = b.category AND b.theme_draw >= t.lo AND b.theme_draw < t.hi
+    JOIN articles a ON a.theme = t.theme
+    WHERE crm_sample.u(:seed, b.order_id * 100 + a.k, 62) < a.p
+    UNION ALL
+    -- a staples basket holds at least one staple
+    SELECT b.order_id, s.product
+    FROM baskets b JOIN staples s ON s.k = 1 + floor(12 * crm_sample.u(:seed, b.order_id, 64))::int
+    WHERE b.category = 'food' AND b.theme_draw >= 0.45
+    UNION ALL
+    -- and any food basket adds staples at random
+    SELECT b.order_id, s.product
+    FROM baskets b CROSS JOIN staples s
+    WHERE b.category = 'food' AND crm_sample.u(:seed, b.order_id * 100 + 20 + s.k, 63) < 0.12
+)
+SELECT order_id, product FROM lines ORDER BY order_id, product;
+CREATE INDEX ON crm_sample.order_lines (order_id);
+ANALYZE crm_sample.order_lines;
 
 -- Campaigns with a randomised control group (20% held out) and a known true
 -- effect: every treated customer's 30-day revenue is raised by true_uplift on

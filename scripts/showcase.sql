@@ -180,3 +180,36 @@ SELECT c.customer_id, c.name,
 FROM crm_sample.customers c
 WHERE c.customer_id IN (SELECT customer_key FROM rfm WHERE segment IN ('Potential Loyalists', 'Promising')
                         ORDER BY customer_key LIMIT 4);
+
+\echo
+\echo '== Customer lifetime value: BG/NBD + Gamma-Gamma as of 2025-01-01, 12 months, 1% a month (crm.clv_analyze)'
+CREATE TEMP TABLE clv AS
+SELECT * FROM crm.clv_analyze('crm_sample.orders', 'customer_id', 'ordered_at', 'amount', as_of => '2025-01-01');
+SELECT churn_risk, count(*) AS customers,
+       round(avg(clv)::numeric, 2) AS avg_clv,
+       to_char(sum(clv), 'FM999,999,990') AS total_clv,
+       round(avg(p_alive)::numeric, 3) AS avg_p_alive,
+       round(avg(expected_purchases)::numeric, 1) AS avg_purchases_next_year,
+       count(*) FILTER (WHERE c.churned_on IS NOT NULL) AS really_churned
+FROM clv JOIN crm_sample.customers c ON c.customer_id = clv.customer_key
+GROUP BY churn_risk ORDER BY avg(clv) DESC;
+\echo 'Top 5 customers by CLV:'
+SELECT c.name, v.frequency AS repeat_purchases, round(v.p_alive::numeric, 3) AS p_alive,
+       round(v.expected_purchases::numeric, 1) AS purchases_next_year,
+       round(v.expected_spend::numeric, 2) AS spend_per_purchase, round(v.clv::numeric, 2) AS clv, v.churn_risk
+FROM clv v JOIN crm_sample.customers c ON c.customer_id = v.customer_key
+ORDER BY v.clv DESC LIMIT 5;
+
+\echo
+\echo '== Market baskets: the strongest rules in the order lines (crm.association_rules_typed, FP-growth)'
+CREATE TEMP TABLE basket_rules AS
+SELECT * FROM crm.association_rules_typed('crm_sample.order_lines', 'order_id', 'product', 0.01, NULL::text,
+                                          min_confidence => 0.5, min_len => 2);
+SELECT (SELECT count(DISTINCT order_id) FROM crm_sample.order_lines) AS baskets, count(*) AS rules FROM basket_rules;
+SELECT array_to_string(antecedent, ' + ') AS if_the_basket_holds, array_to_string(consequent, ' + ') AS it_also_holds,
+       count AS baskets, round(confidence::numeric, 3) AS confidence, round(lift::numeric, 2) AS lift
+FROM basket_rules WHERE cardinality(antecedent) = 1
+ORDER BY lift DESC, confidence DESC, antecedent LIMIT 8;
+\echo 'Frequently bought together with a cart of Spaghetti (crm.frequently_bought_together):'
+SELECT rank, item, round(confidence::numeric, 3) AS confidence, round(lift::numeric, 2) AS lift
+FROM crm.frequently_bought_together('pg_temp.basket_rules', ARRAY['Spaghetti'], n => 3);
