@@ -22,6 +22,9 @@ ORDER BY antecedent, consequent;
 SELECT antecedent, consequent FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.4, min_len => 2,
                                                          antecedent_includes => ARRAY['3'])
 ORDER BY antecedent, consequent;
+-- A repeated item in antecedent_includes is the same constraint.
+SELECT count(*) FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.4, min_len => 2,
+                                           antecedent_includes => ARRAY['3', '3']);
 SELECT antecedent, consequent, confidence FROM crm.association_rules('lines', 'basket', 'item', 0.2, min_confidence => 0.9,
                                                                      multi_item_consequents => true, min_len => 2)
 ORDER BY antecedent, consequent;
@@ -34,6 +37,8 @@ SELECT antecedent, consequent, count FROM text_rules ORDER BY antecedent, conseq
 SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['butter']);
 SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY['milk', 'bread']);
 SELECT count(*) FROM crm.frequently_bought_together('text_rules', ARRAY['caviar']);
+-- A cart of another type than the rules' items: 42804 with a hint to cast.
+SELECT sqlstate_of($$SELECT * FROM crm.frequently_bought_together('text_rules', ARRAY[1, 2])$$);
 -- The aggregate form gives the same rules, per group too, from rows or from item arrays.
 CREATE TABLE int_lines AS SELECT substr(basket, 2)::bigint AS basket, item::bigint FROM lines WHERE basket IS NOT NULL;
 SELECT (SELECT array_agg(r::text ORDER BY r::text) FROM unnest(crm.association_rules_agg(basket, item, 0.4, 0.6)) r)

@@ -89,7 +89,9 @@ FROM crm.clv_holdout('clv_sim_orders', 'c', 'd', 'a', '2024-12-31', '2025-06-30'
 -- One call: orders in, one row per customer out.
 SELECT count(*) AS customers, count(*) FILTER (WHERE clv >= 0) AS with_value,
        count(DISTINCT churn_risk) <= 3 AS tiers
-FROM crm.clv_analyze_typed('clv_orders', 'customer', 'ordered', 'amount', NULL::text, as_of => '2025-01-29', allow_unconverged => true);
+FROM crm.clv_analyze_typed('clv_orders', 'customer', 'ordered', 'amount', NULL::integer, as_of => '2025-01-29', allow_unconverged => true);
+-- A key type that does not fit the column: 42804 with a hint.
+SELECT sqlstate_of($$SELECT * FROM crm.clv_analyze_typed('clv_orders', 'customer', 'ordered', 'amount', NULL::text)$$);
 
 -- Bad input.
 SELECT sqlstate_of($$SELECT crm.bgnbd_fit(-1, 0, 5)$$);

@@ -618,6 +618,7 @@ DECLARE
     gg crm.gammagamma_model;
     cutoff date;
     span double precision;
+    column_type regtype;
 BEGIN
     IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR amount_col IS NULL OR time_unit IS NULL
        OR months IS NULL OR discount_rate IS NULL OR margin IS NULL THEN
@@ -627,6 +628,19 @@ BEGIN
     PERFORM crm._require_relation(orders, 'clv_analyze_typed', 'orders');
     IF time_unit NOT IN ('day', 'week') THEN
         RAISE EXCEPTION 'clv_analyze_typed: time_unit must be day or week, got %', time_unit USING ERRCODE = '22023';
+    END IF;
+    -- The customer key comes back in key_type's type: an integer column for an integer key, else the same type.
+    SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = orders AND a.attname = customer_col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_type IS NULL THEN
+        RAISE EXCEPTION 'clv_analyze: column "%" of relation % does not exist', customer_col, orders USING ERRCODE = '42703';
+    END IF;
+    IF column_type <> pg_catalog.pg_typeof(key_type)
+       AND NOT (column_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+                AND pg_catalog.pg_typeof(key_type) IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)) THEN
+        RAISE EXCEPTION 'clv_analyze: customer_col "%" is %, but the result''s customer_key is %', customer_col, column_type,
+            pg_catalog.pg_typeof(key_type)
+            USING ERRCODE = '42804', HINT = format('Use crm.clv_analyze_typed(..., key_type => NULL::%s).', column_type);
     END IF;
     cutoff := as_of;
     IF cutoff IS NULL THEN
@@ -831,6 +845,8 @@ RETURNS TABLE (item anyelement, confidence double precision, lift double precisi
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    rules_type regtype;
 BEGIN
     IF rules IS NULL OR n IS NULL THEN
         RAISE EXCEPTION 'frequently_bought_together: rules and n must not be NULL' USING ERRCODE = '22004';
@@ -841,6 +857,16 @@ BEGIN
     PERFORM crm._require_relation(rules, 'frequently_bought_together', 'rules');
     IF cart IS NULL THEN
         RETURN;
+    END IF;
+    SELECT a.atttypid::regtype INTO rules_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = rules AND a.attname = 'antecedent' AND a.attnum > 0 AND NOT a.attisdropped;
+    IF rules_type IS NULL THEN
+        RAISE EXCEPTION 'frequently_bought_together: % has no column antecedent (the columns of crm.association_rules)', rules
+            USING ERRCODE = '42703';
+    END IF;
+    IF rules_type <> pg_catalog.pg_typeof(cart) THEN
+        RAISE EXCEPTION 'frequently_bought_together: the cart is %, the rules'' items are %', pg_catalog.pg_typeof(cart), rules_type
+            USING ERRCODE = '42804', HINT = format('Cast the cart: ARRAY[...]::%s.', rules_type);
     END IF;
     -- A rule matches when its antecedent is in the cart and its consequent is not wholly in it; an item
     -- scores by its best matching rule (confidence, then lift); ties by the item.
@@ -928,3 +954,62 @@ CREATE AGGREGATE crm.association_rules_agg_combine(partial_state bytea) (
     DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.association_rules_agg_combine(bytea) IS
 'Combines states from crm.association_rules_agg_partial into the result of crm.association_rules_agg.';
+
+-- Rules as a recommendation source: each customer's own items are the cart.
+CREATE FUNCTION crm.rules_recommend_batch(
+    rules regclass, orders regclass, customer_col name, item_col name,
+    users bigint[] DEFAULT NULL, n integer DEFAULT 10, date_col name DEFAULT NULL,
+    since interval DEFAULT NULL)
+RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score double precision, reason text)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rules IS NULL OR orders IS NULL OR customer_col IS NULL OR item_col IS NULL OR n IS NULL THEN
+        RAISE EXCEPTION 'rules_recommend_batch: rules, orders, customer_col, item_col and n must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF n < 1 THEN
+        RAISE EXCEPTION 'rules_recommend_batch: n must be at least 1, got %', n USING ERRCODE = '22023';
+    END IF;
+    IF since IS NOT NULL AND date_col IS NULL THEN
+        RAISE EXCEPTION 'rules_recommend_batch: since needs date_col' USING ERRCODE = '22023';
+    END IF;
+    PERFORM crm._require_relation(rules, 'rules_recommend_batch', 'rules');
+    PERFORM crm._require_relation(orders, 'rules_recommend_batch', 'orders');
+    -- A customer's cart: the items they bought (within since of their last order, when given). An item
+    -- scores by its best rule whose antecedent is in the cart (confidence, then lift); items the
+    -- customer has are never recommended. Cost: rules x customers antecedent checks.
+    RETURN QUERY EXECUTE format($q$
+        WITH lines AS (
+            SELECT %1$I::bigint AS user_id, %2$I::bigint AS item %3$s
+            FROM %4$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL AND ($1 IS NULL OR %1$I::bigint = ANY ($1))),
+        carts AS (
+            SELECT l.user_id, pg_catalog.array_agg(DISTINCT l.item) AS cart FROM lines l %5$s GROUP BY l.user_id),
+        candidates AS (
+            SELECT DISTINCT ON (c.user_id, i.item) c.user_id, i.item, r.confidence, r.lift, r.antecedent
+            FROM carts c JOIN %6$s r ON r.antecedent <@ c.cart
+            CROSS JOIN LATERAL unnest(r.consequent) AS i(item)
+            WHERE NOT i.item = ANY (c.cart)
+            ORDER BY c.user_id, i.item, r.confidence DESC, r.lift DESC),
+        ranked AS (
+            SELECT c.*, row_number() OVER (PARTITION BY c.user_id ORDER BY c.confidence DESC, c.lift DESC, c.item) AS rnk
+            FROM candidates c)
+        SELECT user_id, rnk::integer, item, confidence,
+               'rule: ' || CASE WHEN cardinality(antecedent) = 0 THEN 'popular' ELSE antecedent::text END
+               || ' => ' || item
+        FROM ranked WHERE rnk <= $2 ORDER BY user_id, rnk $q$,
+        customer_col, item_col,
+        CASE WHEN date_col IS NULL THEN '' ELSE format(', %I::timestamptz AS at', date_col) END,
+        orders,
+        CASE WHEN since IS NULL THEN ''
+             ELSE 'WHERE l.at >= (SELECT max(m.at) FROM lines m WHERE m.user_id = l.user_id) - $3' END,
+        rules)
+    USING users, n, since;
+END
+$$;
+COMMENT ON FUNCTION crm.rules_recommend_batch(regclass, regclass, name, name, bigint[], integer, name, interval) IS
+'Top-n items per customer from a stored rule set (the columns of crm.association_rules): each customer''s items (those '
+'bought within since of their last order, when date_col and since are given) are the cart; an item scores by the '
+'confidence of its best matching rule; the reason names the rule. Returns the recommenders'' shape (user_id, rank, '
+'item_id, score, reason); items the customer has are left out.';

@@ -59,6 +59,8 @@ RETURNS TABLE (item anyelement, confidence double precision, lift double precisi
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    rules_type regtype;
 BEGIN
     IF rules IS NULL OR n IS NULL THEN
         RAISE EXCEPTION 'frequently_bought_together: rules and n must not be NULL' USING ERRCODE = '22004';
@@ -69,6 +71,16 @@ BEGIN
     PERFORM crm._require_relation(rules, 'frequently_bought_together', 'rules');
     IF cart IS NULL THEN
         RETURN;
+    END IF;
+    SELECT a.atttypid::regtype INTO rules_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = rules AND a.attname = 'antecedent' AND a.attnum > 0 AND NOT a.attisdropped;
+    IF rules_type IS NULL THEN
+        RAISE EXCEPTION 'frequently_bought_together: % has no column antecedent (the columns of crm.association_rules)', rules
+            USING ERRCODE = '42703';
+    END IF;
+    IF rules_type <> pg_catalog.pg_typeof(cart) THEN
+        RAISE EXCEPTION 'frequently_bought_together: the cart is %, the rules'' items are %', pg_catalog.pg_typeof(cart), rules_type
+            USING ERRCODE = '42804', HINT = format('Cast the cart: ARRAY[...]::%s.', rules_type);
     END IF;
     -- A rule matches when its antecedent is in the cart and its consequent is not wholly in it; an item
     -- scores by its best matching rule (confidence, then lift); ties by the item.

@@ -319,6 +319,7 @@ DECLARE
     gg crm.gammagamma_model;
     cutoff date;
     span double precision;
+    column_type regtype;
 BEGIN
     IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR amount_col IS NULL OR time_unit IS NULL
        OR months IS NULL OR discount_rate IS NULL OR margin IS NULL THEN
@@ -328,6 +329,19 @@ BEGIN
     PERFORM crm._require_relation(orders, 'clv_analyze_typed', 'orders');
     IF time_unit NOT IN ('day', 'week') THEN
         RAISE EXCEPTION 'clv_analyze_typed: time_unit must be day or week, got %', time_unit USING ERRCODE = '22023';
+    END IF;
+    -- The customer key comes back in key_type's type: an integer column for an integer key, else the same type.
+    SELECT a.atttypid::regtype INTO column_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = orders AND a.attname = customer_col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_type IS NULL THEN
+        RAISE EXCEPTION 'clv_analyze: column "%" of relation % does not exist', customer_col, orders USING ERRCODE = '42703';
+    END IF;
+    IF column_type <> pg_catalog.pg_typeof(key_type)
+       AND NOT (column_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+                AND pg_catalog.pg_typeof(key_type) IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)) THEN
+        RAISE EXCEPTION 'clv_analyze: customer_col "%" is %, but the result''s customer_key is %', customer_col, column_type,
+            pg_catalog.pg_typeof(key_type)
+            USING ERRCODE = '42804', HINT = format('Use crm.clv_analyze_typed(..., key_type => NULL::%s).', column_type);
     END IF;
     cutoff := as_of;
     IF cutoff IS NULL THEN

@@ -60,6 +60,9 @@ ChurnRisk churn_risk(double p_alive, double expected_purchases, const ChurnThres
     if (!std::isfinite(th.high_alive_below) || !std::isfinite(th.medium_alive_below) ||
         !std::isfinite(th.medium_purchases_below))
         throw_invalid("churn thresholds must be finite");
+    if (th.high_alive_below > th.medium_alive_below)
+        throw_invalid("high_alive_below (" + std::to_string(th.high_alive_below) + ") must not exceed medium_alive_below (" +
+                      std::to_string(th.medium_alive_below) + ")");
     if (p_alive < th.high_alive_below) return ChurnRisk::High;
     if (p_alive < th.medium_alive_below || expected_purchases < th.medium_purchases_below) return ChurnRisk::Medium;
     return ChurnRisk::Low;

@@ -350,6 +350,7 @@ int at(bool typed, int position) { return typed && position >= 4 ? position + 1 
 Datum frequent_itemsets(FunctionCallInfo fcinfo, bool typed) {
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     const Source source = resolve_source(fcinfo, result_element_type(rsinfo), typed);
+    (void)mining_options(fcinfo, 3, at(typed, 4), at(typed, 5), at(typed, 6), 0);  // bad options before the read
     crm::pg::SpiSession spi;
     crm::pg::ProgressReport progress;
     progress.update("crm.frequent_itemsets reading the baskets", true);
@@ -396,6 +397,7 @@ Datum association_rules(FunctionCallInfo fcinfo, bool typed) {
     const std::int64_t max_rules = int8_arg(fcinfo, at(typed, 11), "max_rules");
     if (max_rules < 1) crm::throw_invalid("max_rules must be at least 1, got " + std::to_string(max_rules));
     r.max_rules = static_cast<std::size_t>(max_rules);
+    (void)support_arg(fcinfo, 3);  // a bad min_support before the read
 
     crm::pg::SpiSession spi;
     crm::pg::ProgressReport progress;
@@ -411,7 +413,10 @@ Datum association_rules(FunctionCallInfo fcinfo, bool typed) {
     if (n == 0) return static_cast<Datum>(0);
     if (includes) {
         r.antecedent.required = item_ids(baskets, source, *includes);
-        if (r.antecedent.required.size() != includes->size()) return static_cast<Datum>(0);  // an unknown item
+        std::vector<std::string> distinct = *includes;
+        std::sort(distinct.begin(), distinct.end());
+        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        if (r.antecedent.required.size() != distinct.size()) return static_cast<Datum>(0);  // an item nobody bought
     }
     if (among) r.consequent.allowed = item_ids(baskets, source, *among);
     progress.update("crm.association_rules mining " + std::to_string(n) + " baskets", true);

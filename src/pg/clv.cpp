@@ -294,7 +294,9 @@ CRM_FUNCTION(crm_clv_spend_merge_bytea) {
 
 CRM_FUNCTION(crm_gammagamma_final) {
     const SpendFitState* state = crm::pg::state_arg<SpendFitState>(fcinfo, 0);
-    if (state == nullptr || state->customers() == 0) PG_RETURN_NULL();
+    if (state == nullptr || (state->customers() == 0 && state->skipped() == 0)) PG_RETURN_NULL();
+    if (state->customers() == 0)  // as crm.bgnbd_fit: rows, but none the model can use
+        crm::throw_error(crm::ErrorKind::DataException, "cannot fit Gamma-Gamma: no customer has a repeat purchase");
     const crm::clv::GammaGammaFit fit = crm::clv::fit_gammagamma(*state);
     if (!fit.info.converged) warn_not_converged("Gamma-Gamma", fit.info.note);
     std::vector<Datum> v(12);
