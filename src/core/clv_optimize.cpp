@@ -27,6 +27,11 @@ public:
 
     double operator()(const Eigen::VectorXd& x, Eigen::VectorXd& grad) {
         check_interrupts();
+        // A fit that needs more evaluations than this is sliding along a
+        // ridge (parameters running off together, as Pareto/NBD's s and beta
+        // do when the data show no heterogeneity in dropout): stop it and
+        // report it as not converged, instead of searching for minutes.
+        if (++evaluations_ > kMaxEvaluations) throw BudgetExhausted();
         grad.resize(x.size());
         const double value = ll_(x, grad);
         if (!std::isfinite(value) || !grad.allFinite() || x.cwiseAbs().maxCoeff() > 2 * kMaxLogParam) {
@@ -45,6 +50,12 @@ public:
         return f;
     }
 
+    struct BudgetExhausted : std::exception {
+        const char* what() const noexcept override { return "stopped after the evaluation budget"; }
+    };
+    static constexpr int kMaxEvaluations = 200;
+    int evaluations() const { return evaluations_; }
+
     bool has_best() const { return has_best_; }
     const Eigen::VectorXd& best_x() const { return best_x_; }
     const Eigen::VectorXd& best_grad() const { return best_grad_; }
@@ -52,6 +63,7 @@ public:
 private:
     const LogLikelihood& ll_;
     double scale_;
+    int evaluations_ = 0;
     bool has_best_ = false;
     double best_f_ = 0.0;
     Eigen::VectorXd best_x_;
@@ -145,7 +157,15 @@ MaximumLikelihood maximize_log_likelihood(const LogLikelihood& ll, const Eigen::
             out.iterations += (attempt == 0 ? solver : restarted).minimize(objective, x, fx);
             stop.clear();
             break;
-        } catch (const std::exception& e) {
+        } catch (const Error&) {
+            throw;  // ours (a cancel in the tests' handler, bad input): not a failed search
+        } catch (const Objective::BudgetExhausted& e) {
+            stop = std::string(e.what()) + " (" + std::to_string(Objective::kMaxEvaluations) + " likelihood evaluations)";
+            break;
+        } catch (const std::logic_error& e) {
+            stop = e.what();
+            out.iterations += 1;
+        } catch (const std::runtime_error& e) {  // LBFGS++'s failed line searches; a PostgreSQL cancel passes
             stop = e.what();
             out.iterations += 1;
         }

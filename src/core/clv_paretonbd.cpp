@@ -35,7 +35,14 @@ double log_F(const ParetoNbdParams& p, double x, double y, long max_terms) {
     const double lo = alpha_is_max ? p.beta : p.alpha;
     const double b = alpha_is_max ? p.s + 1.0 : p.r + x;
     const double q = hi + y;
-    return std::log(detail::hyp2f1(rsx, b, rsx + 1.0, (hi - lo) / q, max_terms)) - rsx * std::log(q);
+    // Euler's transformation 2F1(a, b; c; z) = (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z), here with
+    // c = a + 1: the terms of 2F1(1, c - b; c; z) fall off like n^-(b) z^n instead of n^(b - 2) z^n,
+    // so the series stays short when s (or r + x) is large and z is near 1 (beta far above alpha),
+    // where the plain series needed its whole term budget. 1 - z = (lo + y) / q exactly.
+    const double z = (hi - lo) / q;
+    const double log_one_minus_z = std::log(lo + y) - std::log(q);
+    const double series = detail::hyp2f1(1.0, rsx + 1.0 - b, rsx + 1.0, z, max_terms);
+    return (1.0 - b) * log_one_minus_z + std::log(series) - rsx * std::log(q);
 }
 
 // log of the bracket [(alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A0]; also the

@@ -20,6 +20,7 @@
 #include "clv_value.hpp"
 #include "errors.hpp"
 #include "expect_error.hpp"
+#include "interrupts.hpp"
 
 namespace {
 
@@ -408,3 +409,23 @@ TEST(ClvValue, ChurnTiers) {
 }
 
 }  // namespace
+
+// A cancel during a fit stops it (57014), whichever optimizer attempt is
+// running: the restarts after a failed line search must not swallow it.
+namespace {
+int g_clv_checks = 0;
+void cancel_after_fifty_checks() {
+    if (++g_clv_checks > 50) crm::throw_error(crm::ErrorKind::QueryCanceled, "canceling statement due to user request");
+}
+}  // namespace
+
+TEST(ClvFit, CancelStopsTheFit) {
+    crm::clv::PurchaseFitState state;
+    for (int c = 0; c < 300; ++c) state.add(c % 7, (c % 7) * 2.5, 20.0 + c % 11);
+    g_clv_checks = 0;
+    const auto previous = crm::set_interrupt_handler(&cancel_after_fifty_checks);
+    EXPECT_ERROR_KIND(crm::clv::fit_paretonbd(state), crm::ErrorKind::QueryCanceled);
+    g_clv_checks = 0;
+    EXPECT_ERROR_KIND(crm::clv::fit_bgnbd(state), crm::ErrorKind::QueryCanceled);
+    crm::set_interrupt_handler(previous);
+}
