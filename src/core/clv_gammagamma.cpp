@@ -32,21 +32,63 @@ double row_log_density(const GammaGammaParams& p, double x, double m) {
            (px - 1.0) * std::log(m) + px * std::log(x) - (px + p.q) * std::log(p.gamma + m * x);
 }
 
-double total_log_likelihood(const GammaGammaParams& p, const std::vector<SpendRow>& rows, Eigen::Vector3d* grad) {
+// The rows grouped by x, with what does not depend on the parameters
+// precomputed: per evaluation a row then costs one log and one division, and
+// the special functions (lgamma, digamma) are taken once per distinct x, not
+// per customer (most customers share a handful of x values).
+struct SpendData {
+    struct Group {
+        double x = 0.0, log_x = 0.0;
+        double customers = 0.0;     // sum of counts
+        double sum_log_m = 0.0;     // sum of count * log m
+        std::size_t begin = 0, end = 0;  // rows [begin, end)
+    };
+    std::vector<Group> groups;
+    std::vector<double> m, count;
+
+    explicit SpendData(const std::vector<SpendRow>& rows) {
+        for (const SpendRow& row : rows) {
+            const double x = static_cast<double>(row.x);
+            if (groups.empty() || groups.back().x != x) {
+                Group g;
+                g.x = x;
+                g.log_x = std::log(x);
+                g.begin = m.size();
+                groups.push_back(g);
+            }
+            Group& g = groups.back();
+            const double n = static_cast<double>(row.count);
+            m.push_back(row.m);
+            count.push_back(n);
+            g.customers += n;
+            g.sum_log_m += n * std::log(row.m);
+            g.end = m.size();
+        }
+    }
+};
+
+double total_log_likelihood(const GammaGammaParams& p, const SpendData& data, Eigen::Vector3d* grad) {
     double ll = 0.0;
     Eigen::Vector3d g = Eigen::Vector3d::Zero();
+    const double lgamma_q = std::lgamma(p.q);
+    const double log_gamma = std::log(p.gamma);
     const double dq = grad ? digamma(p.q) : 0.0;
-    for (const SpendRow& row : rows) {
-        const double x = static_cast<double>(row.x);
-        const double n = static_cast<double>(row.count);
-        ll += n * row_log_density(p, x, row.m);
+    for (const SpendData::Group& group : data.groups) {
+        const double px = p.p * group.x;
+        double sum_log_gmx = 0.0, sum_inv_gmx = 0.0;
+        for (std::size_t i = group.begin; i < group.end; ++i) {
+            const double gmx = p.gamma + data.m[i] * group.x;
+            sum_log_gmx += data.count[i] * std::log(gmx);
+            if (grad) sum_inv_gmx += data.count[i] / gmx;
+        }
+        const double lgamma_all = std::lgamma(px + p.q);
+        ll += group.customers * (lgamma_all - std::lgamma(px) - lgamma_q + p.q * log_gamma + px * group.log_x) +
+              (px - 1.0) * group.sum_log_m - (px + p.q) * sum_log_gmx;
         if (grad) {
-            const double px = p.p * x;
-            const double log_gmx = std::log(p.gamma + row.m * x);
             const double dg_all = digamma(px + p.q);
-            g[0] += n * x * (dg_all - digamma(px) + std::log(row.m) + std::log(x) - log_gmx);
-            g[1] += n * (dg_all - dq + std::log(p.gamma) - log_gmx);
-            g[2] += n * (p.q / p.gamma - (px + p.q) / (p.gamma + row.m * x));
+            g[0] += group.x * (group.customers * (dg_all - digamma(px) + group.log_x) + group.sum_log_m - sum_log_gmx);
+            g[1] += group.customers * (dg_all - dq + log_gamma) - sum_log_gmx;
+            g[2] += group.customers * p.q / p.gamma - (px + p.q) * sum_inv_gmx;
         }
     }
     if (grad) *grad = g;
@@ -65,13 +107,13 @@ double gammagamma_log_likelihood(const GammaGammaParams& p, double x, double m) 
 
 double gammagamma_log_likelihood(const GammaGammaParams& p, const SpendFitState& state) {
     check_params(p);
-    return total_log_likelihood(p, state.rows(), nullptr);
+    return total_log_likelihood(p, SpendData(state.rows()), nullptr);
 }
 
 GammaGammaParams gammagamma_log_likelihood_gradient(const GammaGammaParams& p, const SpendFitState& state) {
     check_params(p);
     Eigen::Vector3d g;
-    total_log_likelihood(p, state.rows(), &g);
+    total_log_likelihood(p, SpendData(state.rows()), &g);
     return GammaGammaParams{g[0], g[1], g[2]};
 }
 
@@ -81,11 +123,12 @@ GammaGammaFit fit_gammagamma(const SpendFitState& state) {
     const std::vector<SpendRow> rows = state.rows();
     double sum_m = 0.0;
     for (const SpendRow& row : rows) sum_m += static_cast<double>(row.count) * row.m;
+    const SpendData data(rows);
 
-    const detail::LogLikelihood ll = [&rows](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
+    const detail::LogLikelihood ll = [&data](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
         const GammaGammaParams p = from_vector(log_params.array().exp().matrix());
         Eigen::Vector3d g;
-        const double value = total_log_likelihood(p, rows, &g);
+        const double value = total_log_likelihood(p, data, &g);
         grad = g.cwiseProduct(Eigen::Vector3d(p.p, p.q, p.gamma));
         return value;
     };
