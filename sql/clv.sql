@@ -44,7 +44,8 @@ SELECT to_jsonb(bg) ? 'alpha' AND to_jsonb(gg) ? 'gamma' AS named FROM clv_model
 -- Fits: the aggregates recover simulated parameters' neighbourhood on a small sample, keep
 -- identical rows as counts, and say when they do not converge.
 -- Customers simulated from the BG/NBD story with hash-drawn randomness: a purchase rate and a
--- dropout chance per customer, exponential gaps, a coin after every purchase.
+-- dropout chance per customer, exponential gaps, a coin after every purchase; spend varies around
+-- a mean of each customer's own (so the Gamma-Gamma model is identified).
 CREATE TABLE clv_sim_orders AS
 WITH draws AS (
   SELECT c, g, 0.05 + ((hashint4(c) & 65535) / 65536.0) * 0.6 AS lambda,
@@ -53,7 +54,7 @@ WITH draws AS (
          ((hashint4(c * 100 + g + 50000) & 65535) + 0.5) / 65536.0 AS u
   FROM generate_series(1, 2000) c, generate_series(0, 40) g),
 purchases AS (
-  SELECT c, date '2024-01-01' + (c % 90) + (7 * sum(e / lambda) OVER w)::int AS d, 20 + (hashint4(c * 31 + g) & 63) AS a,
+  SELECT c, date '2024-01-01' + (c % 90) + (7 * sum(e / lambda) OVER w)::int AS d, (10 + (hashint4(c + 3) & 127)) * (0.7 + (hashint4(c * 31 + g) & 63) / 100.0) AS a,
          count(*) FILTER (WHERE u < p_drop) OVER (PARTITION BY c ORDER BY g ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS drops
   FROM draws WINDOW w AS (PARTITION BY c ORDER BY g))
 SELECT c, d, a FROM purchases WHERE drops = 0;

@@ -16,7 +16,7 @@ namespace {
 // data do not identify the model (e.g. no repeat purchases at all).
 constexpr double kMaxLogParam = 25.0;
 // Gradient of the mean log-likelihood (per customer) that counts as a maximum.
-constexpr double kGradientTolerance = 1e-5;
+constexpr double kGradientTolerance = 1e-4;
 
 // LBFGS++ minimises; it sees the negative mean log-likelihood and remembers
 // the best finite point, because a failing line search leaves x at its last
