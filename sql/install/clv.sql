@@ -362,14 +362,16 @@ BEGIN
                    crm.gammagamma_fit((s).frequency, (s).monetary) AS gg
             FROM summaries WHERE (s).age > 0),
         scored AS (
+            -- The models as scalar subqueries: evaluated once, not re-read for every customer.
             SELECT m.customer_key, m.s,
-                   crm.p_alive(f.bg, (m.s).frequency, (m.s).recency, (m.s).age, $7) AS p_alive,
-                   crm.expected_purchases(f.bg, (m.s).frequency, (m.s).recency, (m.s).age, $3, $7) AS expected_purchases,
-                   crm.expected_spend(f.gg, (m.s).frequency, (m.s).monetary, $7) AS expected_spend,
-                   crm.clv(f.bg, f.gg, (m.s).frequency, (m.s).recency, (m.s).age, (m.s).monetary,
-                           months => $4, discount_rate => $5, margin => $6, time_unit => $2,
+                   crm.p_alive((SELECT bg FROM fitted), (m.s).frequency, (m.s).recency, (m.s).age, $7) AS p_alive,
+                   crm.expected_purchases((SELECT bg FROM fitted), (m.s).frequency, (m.s).recency, (m.s).age, $3, $7)
+                     AS expected_purchases,
+                   crm.expected_spend((SELECT gg FROM fitted), (m.s).frequency, (m.s).monetary, $7) AS expected_spend,
+                   crm.clv((SELECT bg FROM fitted), (SELECT gg FROM fitted), (m.s).frequency, (m.s).recency, (m.s).age,
+                           (m.s).monetary, months => $4, discount_rate => $5, margin => $6, time_unit => $2,
                            allow_unconverged => $7) AS clv
-            FROM summaries m, fitted f WHERE m.s IS NOT NULL)
+            FROM summaries m WHERE m.s IS NOT NULL)
         SELECT customer_key, (s).frequency, (s).recency, (s).age, (s).monetary, p_alive, expected_purchases,
                expected_spend, clv, crm.churn_risk(p_alive, expected_purchases)
         FROM scored $q$,
