@@ -59,3 +59,13 @@ UNION ALL SELECT 'mean_kinetic_temperature', crm.mean_kinetic_temperature_partia
 SELECT c.agg AS combine, string_agg(p.agg || '=' || split_part(sqlstate_of(format(
            'SELECT crm.%s_combine(state) FROM pc_states WHERE agg = %L', c.agg, p.agg)), ':', 1), ', ' ORDER BY p.agg) AS outcomes
 FROM pc_states c, pc_states p GROUP BY c.agg ORDER BY c.agg;
+-- Two _partial aggregates with the same inputs in one query share one state in PostgreSQL: each
+-- still writes its own kind, so each _combine takes its own.
+SELECT (SELECT crm.mean_kinetic_temperature_combine(m) FROM (SELECT crm.temp_fit_partial(ts, temp) AS f,
+                                                                    crm.mean_kinetic_temperature_partial(ts, temp) AS m
+                                                             FROM pc GROUP BY shard) s)
+     = (SELECT crm.mean_kinetic_temperature(ts, temp) FROM pc) AS shared_state_mkt,
+       (SELECT crm.time_below_combine(b)::text FROM (SELECT crm.time_above_partial(ts, temp, 8) AS a,
+                                                          crm.time_below_partial(ts, temp, 8) AS b
+                                                   FROM pc GROUP BY shard) s)
+     = (SELECT crm.time_below(ts, temp, 8)::text FROM pc) AS shared_state_time_below;

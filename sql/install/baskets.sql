@@ -141,7 +141,8 @@ CREATE AGGREGATE crm.association_rules_agg(basket bigint, item bigint, min_suppo
                                            min_confidence double precision) (
     SFUNC = crm._basket_rules_transfn, STYPE = internal,
     COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
-    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.association_rules_agg(bigint, bigint, double precision, double precision) IS
 'The association rules of the (basket, item) rows of a group, as crm.association_rules makes them (single-item '
 'consequents), as an array of crm.association_rule: SELECT store, (unnest(crm.association_rules_agg(...))).* ... '
@@ -150,7 +151,8 @@ CREATE AGGREGATE crm.association_rules_agg(items bigint[], min_support double pr
                                            min_confidence double precision) (
     SFUNC = crm._basket_rules_array_transfn, STYPE = internal,
     COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
-    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.association_rules_agg(bigint[], double precision, double precision) IS
 'crm.association_rules_agg over item arrays, one basket per row (NULL elements ignored; an array without a '
 'non-NULL item is no basket, as in the row form).';
@@ -165,7 +167,8 @@ COMMENT ON AGGREGATE crm.association_rules_agg_partial(bigint, bigint, double pr
 CREATE AGGREGATE crm.association_rules_agg_combine(partial_state bytea) (
     SFUNC = crm._basket_rules_merge_bytea, STYPE = internal,
     COMBINEFUNC = crm._basket_rules_combine, SERIALFUNC = crm._basket_rules_serial,
-    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, PARALLEL = SAFE);
+    DESERIALFUNC = crm._basket_rules_deserial, FINALFUNC = crm._basket_rules_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.association_rules_agg_combine(bytea) IS
 'Combines states from crm.association_rules_agg_partial into the result of crm.association_rules_agg.';
 

@@ -71,9 +71,11 @@ void SeriesAccumulator::merge(const SeriesAccumulator& other) {
     series_.merge(other.series_);
 }
 
-std::vector<std::uint8_t> SeriesAccumulator::serialize() const {
+std::vector<std::uint8_t> SeriesAccumulator::serialize() const { return serialize_as(kind_); }
+
+std::vector<std::uint8_t> SeriesAccumulator::serialize_as(SeriesKind kind) const {
     ByteWriter w(tags::series_accumulator, kVersion);
-    w.u8(static_cast<std::uint8_t>(kind_));
+    w.u8(static_cast<std::uint8_t>(kind == SeriesKind::Unknown ? kind_ : kind));
     w.u8(has_parameters_ ? 1 : 0);
     w.f64s(parameters_);
     w.blob(series_.serialize());

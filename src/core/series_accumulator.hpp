@@ -51,6 +51,10 @@ public:
 
     void merge(const SeriesAccumulator& other);
     std::vector<std::uint8_t> serialize() const;
+    // The bytes with another kind: a state PostgreSQL shares between two
+    // aggregates with the same inputs carries the first one's kind, and each
+    // _partial aggregate stamps its own when it writes the state out.
+    std::vector<std::uint8_t> serialize_as(SeriesKind kind) const;
     static SeriesAccumulator deserialize(const std::uint8_t* data, std::size_t size);
 
 private:

@@ -299,13 +299,18 @@ void put_row(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
 }
 
 // The dense ids of items given as text (their text form for integer items).
-std::vector<crm::ItemId> item_ids(const Baskets& b, const Source& s, const std::vector<std::string>& given) {
+std::vector<crm::ItemId> item_ids(const Baskets& b, const Source& s, const std::vector<std::string>& given,
+                                  bool* all_found = nullptr) {
     std::vector<crm::ItemId> ids;
+    if (all_found != nullptr) *all_found = true;
     for (const std::string& g : given) {
         std::int64_t key = -1;
         if (s.text_items) {
             const auto it = std::lower_bound(b.item_names.begin(), b.item_names.end(), g);
-            if (it == b.item_names.end() || *it != g) continue;  // an item nobody bought
+            if (it == b.item_names.end() || *it != g) {  // an item nobody bought
+                if (all_found != nullptr) *all_found = false;
+                continue;
+            }
             key = it - b.item_names.begin();
         } else {
             try {
@@ -317,7 +322,10 @@ std::vector<crm::ItemId> item_ids(const Baskets& b, const Source& s, const std::
             }
         }
         const std::int64_t id = b.transactions.find_item(key);
-        if (id >= 0) ids.push_back(static_cast<crm::ItemId>(id));
+        if (id >= 0)
+            ids.push_back(static_cast<crm::ItemId>(id));
+        else if (all_found != nullptr)
+            *all_found = false;
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -412,11 +420,9 @@ Datum association_rules(FunctionCallInfo fcinfo, bool typed) {
     o.max_itemsets = 10 * r.max_rules;  // the itemsets behind at most max_rules rules, with room for pruning
     if (n == 0) return static_cast<Datum>(0);
     if (includes) {
-        r.antecedent.required = item_ids(baskets, source, *includes);
-        std::vector<std::string> distinct = *includes;
-        std::sort(distinct.begin(), distinct.end());
-        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-        if (r.antecedent.required.size() != distinct.size()) return static_cast<Datum>(0);  // an item nobody bought
+        bool all_found = true;
+        r.antecedent.required = item_ids(baskets, source, *includes, &all_found);
+        if (!all_found) return static_cast<Datum>(0);  // an item nobody bought: no rule can hold it
     }
     if (among) r.consequent.allowed = item_ids(baskets, source, *among);
     progress.update("crm.association_rules mining " + std::to_string(n) + " baskets", true);

@@ -162,7 +162,18 @@ CRM_FUNCTION(crm_series_combine) {
     return crm::pg::combine_states<SeriesAccumulator>(fcinfo, "crm cold-chain aggregate");
 }
 
-CRM_FUNCTION(crm_series_serial) { return crm::pg::serialize_state<SeriesAccumulator>(fcinfo); }
+// SERIALFUNC of every cold-chain aggregate and FINALFUNC of their _partial
+// forms. As a final function (PostgreSQL's curperagg is set only then) it
+// writes the kind of the _partial aggregate that calls it: PostgreSQL shares
+// one state between aggregates with the same inputs, and the state carries
+// the kind of the first.
+CRM_FUNCTION(crm_series_serial) {
+    const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
+    const bool as_final = fcinfo->context != nullptr && IsA(fcinfo->context, AggState) &&
+                          reinterpret_cast<AggState*>(fcinfo->context)->curperagg != nullptr;
+    const crm::SeriesKind kind = as_final ? calling_kind(fcinfo) : crm::SeriesKind::Unknown;
+    return crm::pg::bytea_datum(state->serialize_as(kind));
+}
 
 CRM_FUNCTION(crm_series_deserial) {
     return crm::pg::deserialize_state<SeriesAccumulator>(fcinfo, "crm cold-chain aggregate");
@@ -299,6 +310,7 @@ CRM_FUNCTION(crm_series_merge_bytea) {
         if (PG_ARGISNULL(1)) PG_RETURN_POINTER(state);
         const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 1);
         state->merge(SeriesAccumulator::deserialize(bytes.data, bytes.size));
+        crm::pg::check_state_memory(*state, "a crm cold-chain _combine aggregate");
         PG_RETURN_POINTER(state);
     }
     return crm::pg::merge_serialised_state<SeriesAccumulator>(fcinfo, "crm cold-chain _combine aggregate");

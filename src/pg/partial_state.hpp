@@ -87,8 +87,13 @@ Datum deserialize_state(FunctionCallInfo fcinfo, const char* aggregate) {
     MemoryContext context = aggregate_context(fcinfo, aggregate);
     const ByteSpan bytes = bytea_arg(fcinfo, 0);
     State decoded = State::deserialize(bytes.data, bytes.size);
-    State* state = make_state<State>(context);
-    *state = std::move(decoded);  // into the context's memory
+    // In the current (per-input-tuple) context, as PostgreSQL expects of a
+    // deserial function: the combine step copies it into the aggregate
+    // context, and this copy goes with the tuple instead of staying for the
+    // whole group.
+    (void)context;
+    State* state = make_state<State>(CurrentMemoryContext);
+    *state = std::move(decoded);
     PG_RETURN_POINTER(state);
 }
 
