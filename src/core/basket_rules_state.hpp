@@ -15,6 +15,9 @@ namespace crm {
 
 class BasketRulesState {
 public:
+    explicit BasketRulesState(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : builder_(memory) {}
+
     // The first row fixes the thresholds (support in (0, 1], confidence in
     // [0, 1]: 22023 otherwise); a later row with others is 22023.
     void set_thresholds(double min_support, double min_confidence);

@@ -13,9 +13,9 @@ namespace crm {
 namespace {
 constexpr std::uint8_t kBuilderVersion = 1;
 
-template <class T>
-std::size_t capacity_bytes(const std::vector<T>& v) {
-    return v.capacity() * sizeof(T);
+template <typename V>
+std::size_t capacity_bytes(const V& v) {
+    return v.capacity() * sizeof(typename V::value_type);
 }
 
 std::int64_t read_le_i64(const std::uint8_t* p) {
@@ -196,9 +196,18 @@ Transactions TransactionBuilder::finish() {
         t.items_.erase(std::unique(t.items_.begin() + first, t.items_.end()), t.items_.end());
         t.offsets_.push_back(t.items_.size());
     }
-    *this = TransactionBuilder();
+    release();
     t.count_items();
     return t;
+}
+
+void TransactionBuilder::release() {
+    rows_.clear();
+    rows_.shrink_to_fit();
+    array_items_.clear();
+    array_items_.shrink_to_fit();
+    array_offsets_.assign(1, 0);
+    array_offsets_.shrink_to_fit();
 }
 
 }  // namespace crm

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,11 @@ private:
 // finish() (estimate_finish_bytes() says how much finish() adds at its peak).
 class TransactionBuilder {
 public:
+    // The rows' arrays come from `memory` (the adapter passes a resource over
+    // the aggregate's memory context, so PostgreSQL counts them).
+    explicit TransactionBuilder(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+        : rows_(memory), array_offsets_(1, 0, memory), array_items_(memory) {}
+
     void add(std::int64_t basket, std::int64_t item);
     void add_basket(const std::int64_t* items, std::size_t n);
     void add_basket(const std::vector<std::int64_t>& items) { add_basket(items.data(), items.size()); }
@@ -110,9 +116,11 @@ public:
     Transactions finish();
 
 private:
-    std::vector<std::pair<std::int64_t, std::int64_t>> rows_;  // (basket, item)
-    std::vector<std::size_t> array_offsets_{0};
-    std::vector<std::int64_t> array_items_;
+    void release();  // empties the builder and gives its memory back
+
+    std::pmr::vector<std::pair<std::int64_t, std::int64_t>> rows_;  // (basket, item)
+    std::pmr::vector<std::size_t> array_offsets_;                  // starts with 0
+    std::pmr::vector<std::int64_t> array_items_;
 };
 
 }  // namespace crm

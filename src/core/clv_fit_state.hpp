@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory_resource>
 #include <vector>
 
 namespace crm::clv {
@@ -25,6 +26,12 @@ struct RepeatRow {
 // State of the BG/NBD and Pareto/NBD fits.
 class PurchaseFitState {
 public:
+    // The map's nodes come from `memory` (the adapter passes a resource over
+    // the aggregate's memory context, so PostgreSQL counts them).
+    explicit PurchaseFitState(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : rows_(memory) {}
+    // Heap bytes held, about: one map node per distinct row.
+    std::size_t memory_bytes() const { return sizeof(*this) + rows_.size() * 64; }
+
     // Adds `count` customers with this summary. Throws 22023 unless x is a
     // finite integer-valued number >= 0 (at most 2^53), t_x and T are finite,
     // 0 <= t_x <= T, T > 0 (a customer first seen at as_of carries no
@@ -54,7 +61,7 @@ private:
     };
     void insert(const Key& key, std::int64_t count);
 
-    std::map<Key, std::int64_t> rows_;
+    std::pmr::map<Key, std::int64_t> rows_;
     std::int64_t customers_ = 0;
 };
 
@@ -70,6 +77,9 @@ struct SpendRow {
 // not checked).
 class SpendFitState {
 public:
+    explicit SpendFitState(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : rows_(memory) {}
+    std::size_t memory_bytes() const { return sizeof(*this) + rows_.size() * 64; }
+
     // Throws 22023 unless x is a finite integer-valued number >= 0 (at most
     // 2^53), count >= 1, and, when x > 0, m is finite and > 0.
     void add(double x, double m, std::int64_t count = 1);
@@ -86,7 +96,7 @@ public:
 private:
     void insert(std::int64_t x, double m, std::int64_t count);
 
-    std::map<std::pair<std::int64_t, double>, std::int64_t> rows_;
+    std::pmr::map<std::pair<std::int64_t, double>, std::int64_t> rows_;
     std::int64_t customers_ = 0;
     std::int64_t skipped_ = 0;
 };

@@ -221,8 +221,10 @@ CRM_FUNCTION(crm_clv_purchase_transfn) {
     PurchaseFitState* state = crm::pg::state_arg<PurchaseFitState>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_state<PurchaseFitState>(context);
     // SQL aggregate convention: a row with a NULL is ignored.
-    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3)) {
         state->add(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+        crm::pg::check_state_memory(*state, "crm.bgnbd_fit");
+    }
     PG_RETURN_POINTER(state);
 }
 CRM_FUNCTION(crm_clv_purchase_combine) { return crm::pg::combine_states<PurchaseFitState>(fcinfo, "crm.bgnbd_fit"); }
@@ -280,7 +282,10 @@ CRM_FUNCTION(crm_clv_spend_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.gammagamma_fit");
     SpendFitState* state = crm::pg::state_arg<SpendFitState>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_state<SpendFitState>(context);
-    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) state->add(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
+    if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
+        state->add(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
+        crm::pg::check_state_memory(*state, "crm.gammagamma_fit");
+    }
     PG_RETURN_POINTER(state);
 }
 CRM_FUNCTION(crm_clv_spend_combine) { return crm::pg::combine_states<SpendFitState>(fcinfo, "crm.gammagamma_fit"); }
