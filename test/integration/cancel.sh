@@ -14,6 +14,7 @@ FROM generate_series(1, 400000) i;
 CREATE TABLE big_readings AS SELECT s AS shipment, timestamptz '2025-01-01' + m * interval '1 minute' AS ts,
                                     4 + (s % 5) + m / 100.0 + ((m * 7919) % 13) / 50.0 AS temp
 FROM generate_series(1, 3000) s, generate_series(0, 599) m;
+CREATE TABLE big_lines AS SELECT g / 20 AS b, abs(hashint4(g)) % 80 AS i FROM generate_series(1, 400000) g;
 SQL
 
 CALLS=(
@@ -24,6 +25,9 @@ CALLS=(
   "SELECT count(*) FROM (SELECT crm.temp_fit(ts, temp + g) FROM big_readings, generate_series(1, 6) g GROUP BY shipment, g) f"
   "SELECT count(*) FROM crm.cold_chain_alerts('big_readings', 'shipment', 'ts', 'temp', 8, as_of => '2025-01-02')"
   "SELECT count(*) FROM crm.kmeans_choose_k('big_points', ARRAY['x', 'y', 'z', 'w'], 2, 12)"
+  "SELECT count(*) FROM generate_series(1, 5) g, LATERAL crm.clv_analyze('big_orders', 'c', 'd', 'a', as_of => date '2025-01-01' + g, allow_unconverged => true) v"
+  "SELECT count(*) FROM crm.frequent_itemsets('big_lines', 'b', 'i', 0.002, max_len => 5, max_itemsets => 10000000)"
+  "SELECT sum((f.m).r) FROM generate_series(1, 20) g, LATERAL (SELECT crm.paretonbd_fit(x + g % 2, least(x, 3), 40 + x + (c % 7)) AS m FROM (SELECT c, c % 9 AS x FROM big_orders WHERE c < 200000) s) f"
 )
 
 worst=0
