@@ -103,6 +103,33 @@ void collect_basket(TupleTableSlot* slot, void* arg) {
     if ((r->n_baskets & 0xFFF) == 0) CHECK_FOR_INTERRUPTS();
 }
 
+// (basket, item) rows of integer keys, copied as they stream (C only): no
+// grouping in PostgreSQL (a HashAggregate of arrays spills at a million
+// baskets); the core sorts the rows into baskets.
+struct RawPairs {
+    MemoryContext context;
+    std::int64_t* pairs;  // basket, item, basket, item, ...
+    std::uint64_t n_pairs, cap_pairs;
+    std::uint64_t limit_bytes;
+    bool over_limit;
+};
+
+void collect_pair(TupleTableSlot* slot, void* arg) {
+    auto* r = static_cast<RawPairs*>(arg);
+    if (r->over_limit || slot->tts_isnull[0] || slot->tts_isnull[1]) return;
+    if (r->n_pairs == r->cap_pairs) {
+        const std::uint64_t cap = r->cap_pairs == 0 ? 65536 : r->cap_pairs * 2;
+        r->pairs = static_cast<std::int64_t*>(grow(r->context, r->pairs, cap * 16));
+        r->cap_pairs = cap;
+    }
+    r->pairs[2 * r->n_pairs] = DatumGetInt64(slot->tts_values[0]);
+    r->pairs[2 * r->n_pairs + 1] = DatumGetInt64(slot->tts_values[1]);
+    ++r->n_pairs;
+    // The raw copy, the builder's rows and the CSR form: about 40 bytes a row.
+    if (r->n_pairs * 40 > r->limit_bytes) r->over_limit = true;
+    if ((r->n_pairs & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
+}
+
 struct Source {
     crm::pg::RelationRef rel;
     crm::pg::ColumnRef basket, item;
@@ -140,7 +167,34 @@ struct Baskets {
     std::vector<std::string> item_names;  // text items: the name of item key k (keys are ranks)
 };
 
+Baskets read_pairs(crm::pg::SpiSession& spi, const Source& s) {
+    const std::string sql = "SELECT " + s.basket.quoted_name + "::pg_catalog.int8, " + s.item.quoted_name +
+                            "::pg_catalog.int8 FROM " + s.rel.quoted_name;
+    const std::uint64_t limit = crm::pg::max_fit_memory_bytes();
+    RawPairs* raw = pg_guard([limit] {
+        auto* r = static_cast<RawPairs*>(palloc0(sizeof(RawPairs)));
+        r->context = AllocSetContextCreate(CurrentMemoryContext, "crm basket rows", ALLOCSET_DEFAULT_SIZES);
+        r->limit_bytes = limit;
+        return r;
+    });
+    spi.stream(sql, {}, {}, &collect_pair, raw);
+    if (raw->over_limit)
+        crm::throw_error(crm::ErrorKind::OutOfMemory, "the baskets would need more than crm.max_fit_memory",
+                         "Mine a sample or a period of the baskets (a view), or raise crm.max_fit_memory.");
+    crm::TransactionBuilder builder;
+    for (std::uint64_t i = 0; i < raw->n_pairs; ++i) {
+        builder.add(raw->pairs[2 * i], raw->pairs[2 * i + 1]);
+        if ((i & 0xFFFF) == 0) crm::pg::check_for_interrupts_from_core();
+    }
+    MemoryContext ctx = raw->context;
+    pg_guard([ctx] { MemoryContextDelete(ctx); });
+    Baskets out;
+    out.transactions = builder.finish();
+    return out;
+}
+
 Baskets read_baskets(crm::pg::SpiSession& spi, const Source& s) {
+    if (!s.text_items && crm::pg::is_integer_type(s.basket.type)) return read_pairs(spi, s);
     const std::string item_expr = s.item.quoted_name + (s.text_items ? "::pg_catalog.text" : "::pg_catalog.int8");
     const std::string sql = "SELECT pg_catalog.array_agg(" + item_expr + ") FROM " + s.rel.quoted_name + " WHERE " +
                             s.item.quoted_name + " IS NOT NULL AND " + s.basket.quoted_name + " IS NOT NULL GROUP BY " +
