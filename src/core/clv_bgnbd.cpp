@@ -166,6 +166,11 @@ double bgnbd_probability_alive(const BgNbdParams& p, double x, double t_x, doubl
     return 1.0 / (1.0 + std::exp(log_odds_dead));
 }
 
+double bgnbd_expected_purchases_if_alive(const BgNbdParams& p, double t, double x, double T) {
+    detail::check_horizon(t);
+    return alive_expectation(p, t, x, T);
+}
+
 double bgnbd_conditional_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T) {
     detail::check_horizon(t);
     const double alive = bgnbd_probability_alive(p, x, t_x, T);

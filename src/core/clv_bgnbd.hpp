@@ -45,6 +45,9 @@ double bgnbd_expected_purchases(const BgNbdParams& p, double t);
 // E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] (FHL 2005, eq. 10).
 // 22003 when the 2F1 series cannot converge (t enormous against alpha + T).
 double bgnbd_conditional_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T);
+// The same for a customer known to be alive at T (the conditional expectation
+// is P(alive) times this): lets the CLV sum take P(alive) once per customer.
+double bgnbd_expected_purchases_if_alive(const BgNbdParams& p, double t, double x, double T);
 
 // P(alive at T | x, t_x, T) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
 // It is 1 for x = 0: in BG/NBD a customer can only drop out right after a

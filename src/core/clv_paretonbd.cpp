@@ -141,12 +141,17 @@ double paretonbd_probability_alive(const ParetoNbdParams& p, double x, double t_
     return std::exp(log_alive - log_all);
 }
 
+double paretonbd_expected_purchases_if_alive(const ParetoNbdParams& p, double t, double x, double T) {
+    detail::check_horizon(t);
+    return (p.r + x) * (p.beta + T) / (p.alpha + T) *
+           detail::one_minus_exp_over(p.s - 1.0, std::log1p(t / (p.beta + T)));
+}
+
 double paretonbd_conditional_expected_purchases(const ParetoNbdParams& p, double t, double x, double t_x,
                                                 double T) {
     detail::check_horizon(t);
     const double alive = paretonbd_probability_alive(p, x, t_x, T);
-    return alive * (p.r + x) * (p.beta + T) / (p.alpha + T) *
-           detail::one_minus_exp_over(p.s - 1.0, std::log1p(t / (p.beta + T)));
+    return alive * paretonbd_expected_purchases_if_alive(p, t, x, T);
 }
 
 double paretonbd_probability_purchase(const ParetoNbdParams& p, double t, double x, double t_x, double T) {

@@ -43,6 +43,9 @@ double paretonbd_expected_purchases(const ParetoNbdParams& p, double t);
 double paretonbd_probability_alive(const ParetoNbdParams& p, double x, double t_x, double T);
 
 // E[Y(t) | x, t_x, T] = P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)].
+// The expected purchases of a customer known to be alive at T (the conditional
+// expectation is P(alive) times this).
+double paretonbd_expected_purchases_if_alive(const ParetoNbdParams& p, double t, double x, double T);
 double paretonbd_conditional_expected_purchases(const ParetoNbdParams& p, double t, double x, double t_x,
                                                 double T);
 

@@ -39,16 +39,19 @@ double discounted_value(const ClvOptions& o, double expected_spend, Expected exp
 double customer_lifetime_value(const BgNbdParams& model, double expected_spend, double x, double t_x, double T,
                                const ClvOptions& options) {
     check_options(options, expected_spend);
+    // E[Y(t)] = P(alive) E[Y(t) | alive]: P(alive) once, not at every month end.
+    const double alive = bgnbd_probability_alive(model, x, t_x, T);
     return discounted_value(options, expected_spend, [&](double t) {
-        return bgnbd_conditional_expected_purchases(model, t, x, t_x, T);
+        return alive * bgnbd_expected_purchases_if_alive(model, t, x, T);
     });
 }
 
 double customer_lifetime_value(const ParetoNbdParams& model, double expected_spend, double x, double t_x, double T,
                                const ClvOptions& options) {
     check_options(options, expected_spend);
+    const double alive = paretonbd_probability_alive(model, x, t_x, T);
     return discounted_value(options, expected_spend, [&](double t) {
-        return paretonbd_conditional_expected_purchases(model, t, x, t_x, T);
+        return alive * paretonbd_expected_purchases_if_alive(model, t, x, T);
     });
 }
 

@@ -37,6 +37,10 @@ Datum row_field(HeapTupleHeader row, int attno, bool* is_null) {
 }
 
 HeapTupleHeader row_arg(FunctionCallInfo fcinfo, int argno) {
+    // Per-row scorers call this for every row: a plain (not toasted) row
+    // needs no detoasting, so no guard either.
+    const Datum d = PG_GETARG_DATUM(argno);
+    if (!VARATT_IS_EXTENDED(DatumGetPointer(d))) return reinterpret_cast<HeapTupleHeader>(DatumGetPointer(d));
     return pg_guard([fcinfo, argno] { return PG_GETARG_HEAPTUPLEHEADER(argno); });
 }
 
