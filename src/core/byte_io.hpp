@@ -89,6 +89,7 @@ constexpr std::uint8_t spend_fit_state = 0x47;  // 'G' (Gamma-Gamma)
 constexpr std::uint8_t purchase_history = 0x4F; // 'O' (one customer's orders)
 constexpr std::uint8_t basket_rows = 0x54;      // 'T' (transactions)
 constexpr std::uint8_t basket_rules_state = 0x51; // 'Q'
+constexpr std::uint8_t survey_counts = 0x4E;    // 'N'
 }
 
 // The name of a known tag's value, or nullptr.
@@ -109,6 +110,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::purchase_history: return "crm.customer_summary partial state";
         case tags::basket_rows: return "market-basket rows partial state";
         case tags::basket_rules_state: return "crm.association_rules_agg partial state";
+        case tags::survey_counts: return "crm.nps / crm.csat partial state";
         default: return nullptr;
     }
 }

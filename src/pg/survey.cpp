@@ -1,0 +1,104 @@
+// Survey KPIs in SQL (docs/kpis.md):
+//   crm.nps(score [, confidence])   aggregate -> crm.nps_result
+//   crm.csat(score [, confidence])  aggregate -> crm.csat_result
+// Parallel, with a state of one count per possible answer.
+#include <cmath>
+#include <vector>
+
+#include "errors.hpp"
+#include "survey_scores.hpp"
+
+#include "bridge.hpp"
+#include "composite.hpp"
+#include "partial_state.hpp"
+
+namespace {
+
+using crm::SurveyCounts;
+
+Datum transition(FunctionCallInfo fcinfo, crm::SurveyScale scale, const char* name) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, name);
+    SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
+    // Only NULL answers so far: keep no state, so the result is NULL as for avg().
+    if (state == nullptr && PG_ARGISNULL(1)) PG_RETURN_NULL();
+    if (state == nullptr) state = crm::pg::make_in_context<SurveyCounts>(context, scale);
+    if (PG_NARGS() > 2) {
+        if (PG_ARGISNULL(2)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "confidence must not be NULL");
+        state->set_confidence(PG_GETARG_FLOAT8(2));
+    }
+    if (!PG_ARGISNULL(1)) state->add(PG_GETARG_FLOAT8(1));  // NULL answers are skipped
+    PG_RETURN_POINTER(state);
+}
+
+SurveyCounts* merged_into(MemoryContext context, SurveyCounts* state, const SurveyCounts& other) {
+    if (state == nullptr) state = crm::pg::make_in_context<SurveyCounts>(context, other.scale());
+    state->merge(other);
+    return state;
+}
+
+void put(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, double x) {
+    null[at] = std::isnan(x);
+    v[at] = null[at] ? static_cast<Datum>(0) : Float8GetDatum(x);
+}
+
+}  // namespace
+
+CRM_FUNCTION(crm_nps_transfn) { return transition(fcinfo, crm::SurveyScale::Nps, "crm.nps"); }
+CRM_FUNCTION(crm_csat_transfn) { return transition(fcinfo, crm::SurveyScale::Csat, "crm.csat"); }
+// Not the generic combine and merge: a new state takes the scale (NPS or CSAT)
+// of the one merged into it, and the final function checks that it is the
+// scale it expects.
+CRM_FUNCTION(crm_survey_combine) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.nps");
+    SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
+    const SurveyCounts* other = crm::pg::state_arg<SurveyCounts>(fcinfo, 1);
+    if (other == nullptr) {
+        if (state == nullptr) PG_RETURN_NULL();
+        PG_RETURN_POINTER(state);
+    }
+    PG_RETURN_POINTER(merged_into(context, state, *other));
+}
+CRM_FUNCTION(crm_survey_serial) { return crm::pg::serialize_state<SurveyCounts>(fcinfo); }
+CRM_FUNCTION(crm_survey_deserial) { return crm::pg::deserialize_state<SurveyCounts>(fcinfo, "crm.nps"); }
+
+CRM_FUNCTION(crm_nps_final) {
+    const SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
+    if (state == nullptr) PG_RETURN_NULL();
+    const crm::NpsResult r = crm::nps_result(*state, state->confidence());
+    std::vector<Datum> v(7);
+    std::vector<bool> null(7, false);
+    v[0] = Int64GetDatum(r.responses);
+    v[1] = Int64GetDatum(r.promoters);
+    v[2] = Int64GetDatum(r.passives);
+    v[3] = Int64GetDatum(r.detractors);
+    put(v, null, 4, r.nps);
+    put(v, null, 5, r.ci_low);
+    put(v, null, 6, r.ci_high);
+    return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
+}
+
+CRM_FUNCTION(crm_csat_final) {
+    const SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
+    if (state == nullptr) PG_RETURN_NULL();
+    const crm::CsatResult r = crm::csat_result(*state, state->confidence());
+    std::vector<Datum> v(5);
+    std::vector<bool> null(5, false);
+    v[0] = Int64GetDatum(r.responses);
+    v[1] = Int64GetDatum(r.satisfied);
+    put(v, null, 2, r.csat);
+    put(v, null, 3, r.ci_low);
+    put(v, null, 4, r.ci_high);
+    return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
+}
+
+CRM_FUNCTION(crm_survey_merge_bytea) {
+    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.nps_combine");
+    SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
+    if (PG_ARGISNULL(1)) {
+        if (state == nullptr) PG_RETURN_NULL();
+        PG_RETURN_POINTER(state);
+    }
+    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 1);
+    const SurveyCounts decoded = SurveyCounts::deserialize(bytes.data, bytes.size);
+    PG_RETURN_POINTER(merged_into(context, state, decoded));
+}
