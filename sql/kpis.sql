@@ -51,3 +51,42 @@ RESET ALL;
 SELECT count(*) FILTER (WHERE answer >= 9) AS promoters, count(*) FILTER (WHERE answer <= 6) AS detractors,
        count(*) FILTER (WHERE stars >= 4) AS satisfied FROM survey_big;
 DROP TABLE survey, survey_big;
+-- Cohort retention. Jan cohort {a, b}: a comes back in Feb and Apr; Feb cohort {c}: back in Mar.
+-- Rows with a NULL customer or date are skipped; the quoted column names must be quoted.
+CREATE TABLE cohort_orders ("Customer ID" text, "order day" date, amount numeric);
+INSERT INTO cohort_orders VALUES
+  ('a', '2026-01-05', 10), ('a', '2026-02-10', 20), ('b', '2026-01-20', 5), ('c', '2026-02-01', 7),
+  ('c', '2026-03-03', 3), ('a', '2026-04-30', 1), ('d', NULL, 1), (NULL, '2026-01-01', 1);
+SELECT * FROM crm.cohort_retention('cohort_orders', 'Customer ID', 'order day', 'amount');
+-- Quarters, without amounts (revenue NULL); ISO weeks start on Monday (2026-02-01 is a Sunday).
+SELECT * FROM crm.cohort_retention('cohort_orders', 'Customer ID', 'order day', period => 'quarter');
+SELECT cohort, period_number, active FROM crm.cohort_retention('cohort_orders', 'Customer ID', 'order day', 'amount', 'week')
+WHERE active > 0;
+-- timestamptz is cut in the session TimeZone: 23:30 UTC on 31 January is 1 February in Tokyo.
+CREATE TABLE cohort_events (customer uuid, at timestamptz);
+INSERT INTO cohort_events VALUES ('00000000-0000-0000-0000-000000000001', '2026-01-31 23:30:00+00'),
+                                 ('00000000-0000-0000-0000-000000000002', '2026-01-15 12:00:00+00');
+SET TimeZone = 'UTC';
+SELECT cohort, period_number, customers FROM crm.cohort_retention('cohort_events', 'customer', 'at');
+SET TimeZone = 'Asia/Tokyo';
+SELECT cohort, period_number, customers FROM crm.cohort_retention('cohort_events', 'customer', 'at');
+RESET TimeZone;
+-- The same counts as the plain SQL an analyst writes, on integer keys.
+CREATE TABLE cohort_big AS SELECT (g * 37) % 500 AS customer_id, date '2025-01-01' + (g * 7919) % 700 AS ordered_on
+FROM generate_series(1, 5000) g;
+WITH firsts AS (SELECT customer_id, date_trunc('month', min(ordered_on))::date AS cohort FROM cohort_big GROUP BY 1),
+     plain AS (SELECT f.cohort, date_trunc('month', o.ordered_on)::date AS p, count(DISTINCT o.customer_id) AS active
+               FROM cohort_big o JOIN firsts f USING (customer_id) GROUP BY 1, 2),
+     ours AS (SELECT cohort, (cohort + make_interval(months => period_number))::date AS p, active
+              FROM crm.cohort_retention('cohort_big', 'customer_id', 'ordered_on') WHERE active > 0)
+SELECT (SELECT count(*) FROM plain) AS plain_rows,
+       (SELECT count(*) FROM (SELECT * FROM plain EXCEPT SELECT * FROM ours) d) AS missing,
+       (SELECT count(*) FROM (SELECT * FROM ours EXCEPT SELECT * FROM plain) d) AS extra;
+-- Errors.
+SELECT sqlstate_of($$SELECT * FROM crm.cohort_retention('cohort_orders', 'Customer ID', 'order day', period => 'day')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cohort_retention('cohort_orders', NULL, 'order day')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.cohort_retention('cohort_orders', 'customer', 'order day')$$);
+-- No orders: no rows.
+CREATE TABLE cohort_empty (customer bigint, ordered_on date);
+SELECT count(*) AS empty_rows FROM crm.cohort_retention('cohort_empty', 'customer', 'ordered_on');
+DROP TABLE cohort_orders, cohort_events, cohort_big, cohort_empty;

@@ -152,3 +152,69 @@ CREATE AGGREGATE crm.csat_combine(partial_state bytea) (
     FINALFUNC = crm._csat_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.csat_combine(bytea) IS
 'Combines states from crm.csat_partial (for example one per shard) into the result of crm.csat. NULL states are skipped; an NPS state given to the CSAT combine is an error.';
+
+-------------------------------------------------------------------------------
+-- Cohort retention in long form (docs/kpis.md): one row per cohort and period.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm.cohort_retention(
+    orders regclass,
+    customer_col name,
+    date_col name,
+    amount_col name DEFAULT NULL,
+    period text DEFAULT 'month')
+RETURNS TABLE (cohort date, period_number integer, customers bigint, active bigint,
+               retention double precision, revenue numeric, revenue_retention double precision)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR period IS NULL THEN
+        RAISE EXCEPTION 'cohort_retention: orders, customer_col, date_col and period must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF period NOT IN ('week', 'month', 'quarter') THEN
+        RAISE EXCEPTION 'cohort_retention: period must be week, month or quarter, got "%"', period
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM crm._require_relation(orders, 'cohort_retention', 'orders');
+    -- Periods are cut with date_trunc: ISO weeks start on Monday, months and quarters on the 1st, and a
+    -- timestamptz is cut in the session's TimeZone. A customer's cohort is the period of their first
+    -- order; every period from the cohort's first to the last period in the data gets a row, so a
+    -- period nobody came back in shows 0 rather than being missing from the triangle.
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS (
+            SELECT %1$I AS customer, date_trunc($1, %2$I)::date AS p, %3$s AS amount
+            FROM %4$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL),
+        firsts AS (SELECT customer, min(p) AS cohort FROM o GROUP BY customer),
+        sizes AS (SELECT f.cohort, count(*) AS customers FROM firsts f GROUP BY f.cohort),
+        act AS (
+            SELECT f.cohort, o.p, count(DISTINCT o.customer) AS active, sum(o.amount)::numeric AS revenue
+            FROM o JOIN firsts f ON f.customer = o.customer GROUP BY f.cohort, o.p),
+        grid AS (
+            SELECT s.cohort, s.customers, g::date AS p
+            FROM sizes s, generate_series(s.cohort, (SELECT max(p) FROM o),
+                                        CASE $1 WHEN 'week' THEN interval '7 days' WHEN 'month' THEN interval '1 month'
+                                                ELSE interval '3 months' END) g)
+        SELECT g.cohort,
+               (CASE $1 WHEN 'week' THEN (g.p - g.cohort) / 7
+                        ELSE ((extract(year FROM g.p) * 12 + extract(month FROM g.p))
+                              - (extract(year FROM g.cohort) * 12 + extract(month FROM g.cohort)))::integer
+                             / CASE $1 WHEN 'quarter' THEN 3 ELSE 1 END END)::integer,
+               g.customers, coalesce(a.active, 0), coalesce(a.active, 0)::float8 / g.customers,
+               CASE WHEN %5$L THEN coalesce(a.revenue, 0) END,
+               CASE WHEN %5$L THEN coalesce(a.revenue, 0)::float8
+                                   / nullif(first_value(coalesce(a.revenue, 0)) OVER w, 0)::float8 END
+        FROM grid g LEFT JOIN act a ON a.cohort = g.cohort AND a.p = g.p
+        WINDOW w AS (PARTITION BY g.cohort ORDER BY g.p)
+        ORDER BY g.cohort, g.p$q$,
+        customer_col, date_col, CASE WHEN amount_col IS NULL THEN 'NULL::numeric' ELSE format('%I', amount_col) END,
+        orders, amount_col IS NOT NULL)
+    USING period;
+END
+$$;
+COMMENT ON FUNCTION crm.cohort_retention(regclass, name, name, name, text) IS
+'Cohort retention in long form: customers grouped by the period (week, month or quarter) of their first order; for '
+'each cohort and each later period (period_number 0 = the first) the cohort size, the customers who ordered, retention '
+'= active / customers, revenue and revenue retention (revenue / period-0 revenue; NULL without amount_col). Periods '
+'start on Monday (ISO weeks) or the 1st; timestamptz columns are cut in the session TimeZone. Any key type.';
