@@ -39,6 +39,9 @@ SELECT (SELECT crm.nps_combine(p) FROM (SELECT crm.nps_partial(nps_answer) p FRO
        = (SELECT crm.csat(csat_answer, 0.8) FROM survey) AS csat_shards_agree;
 SELECT sqlstate_of($$SELECT crm.csat_combine(p) FROM (SELECT crm.nps_partial(nps_answer) p FROM survey) s$$);
 SELECT sqlstate_of($$SELECT crm.nps_combine('\x0102'::bytea)$$);
+-- NULL partial states are skipped: only NULLs give NULL, a CSAT state after a NULL still combines.
+SELECT crm.nps_combine(p) IS NULL AS only_null_states FROM (VALUES (NULL::bytea)) v(p);
+SELECT (crm.csat_combine(p)).satisfied FROM (VALUES (NULL::bytea), ((SELECT crm.csat_partial(x) FROM (VALUES (4.0), (5.0), (2.0)) t(x)))) v(p);
 -- Where the cluster grants workers, a parallel plan (combine, serial and deserial functions)
 -- gives the same counts as plain SQL.
 CREATE TABLE survey_big AS SELECT g AS id, (g * 7919) % 11 AS answer, (g * 7919) % 5 + 1 AS stars FROM generate_series(1, 20000) g;

@@ -16,8 +16,9 @@ namespace {
 constexpr std::uint8_t kVersion = 1;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// The answers a scale allows; none for an unknown scale.
 int low(SurveyScale s) { return s == SurveyScale::Nps ? 0 : 1; }
-int high(SurveyScale s) { return s == SurveyScale::Nps ? 10 : 5; }
+int high(SurveyScale s) { return s == SurveyScale::Nps ? 10 : s == SurveyScale::Csat ? 5 : 0; }
 
 // The upper (1 - confidence) / 2 quantile of the standard normal, from the tail.
 double z_critical(double confidence) {
@@ -27,6 +28,7 @@ double z_critical(double confidence) {
 }  // namespace
 
 void SurveyCounts::add(double score) {
+    if (scale_ == SurveyScale::Unknown) throw_invalid("a survey state of unknown scale takes no answers");
     const int lo = low(scale_), hi = high(scale_);
     if (!(score >= lo && score <= hi) || score != std::floor(score))
         throw_invalid(std::string(scale_ == SurveyScale::Nps ? "NPS" : "CSAT") + " scores must be whole numbers from " +
@@ -43,7 +45,8 @@ void SurveyCounts::set_confidence(double confidence) {
 }
 
 void SurveyCounts::merge(const SurveyCounts& other) {
-    if (other.scale_ != scale_) throw_invalid("cannot combine NPS and CSAT states");
+    if (scale_ == SurveyScale::Unknown) scale_ = other.scale_;
+    if (other.scale_ != scale_ && other.scale_ != SurveyScale::Unknown) throw_invalid("cannot combine NPS and CSAT states");
     if (other.has_confidence_) set_confidence(other.confidence_);
     for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] = add_counts(counts_[i], other.counts_[i], "answer");
 }
@@ -70,7 +73,7 @@ std::vector<std::uint8_t> SurveyCounts::serialize() const {
 SurveyCounts SurveyCounts::deserialize(const std::uint8_t* data, std::size_t size) {
     ByteReader r(data, size, tags::survey_counts, kVersion, "survey state");
     const std::uint8_t scale = r.u8();
-    if (scale != static_cast<std::uint8_t>(SurveyScale::Nps) && scale != static_cast<std::uint8_t>(SurveyScale::Csat))
+    if (scale > static_cast<std::uint8_t>(SurveyScale::Csat))
         throw Error(ErrorKind::InvalidBinary, "invalid survey state value: bad scale");
     SurveyCounts s(static_cast<SurveyScale>(scale));
     const std::uint8_t has_confidence = r.u8();

@@ -11,13 +11,14 @@
 namespace crm {
 
 enum class SurveyScale : std::uint8_t {
+    Unknown = 0,  // not yet known: an empty state, which takes the scale of the first state merged into it
     Nps = 1,   // 0 .. 10
     Csat = 2,  // 1 .. 5
 };
 
 class SurveyCounts {
 public:
-    explicit SurveyCounts(SurveyScale scale = SurveyScale::Nps) : scale_(scale) {}
+    explicit SurveyCounts(SurveyScale scale = SurveyScale::Unknown) : scale_(scale) {}
 
     // One answer: a whole number on the scale (22023 otherwise, naming it).
     void add(double score);
@@ -25,7 +26,9 @@ public:
     // it must lie in (0, 1)); 0.95 when never set.
     void set_confidence(double confidence);
     double confidence() const { return has_confidence_ ? confidence_ : 0.95; }
-    // The other state must be of the same scale and confidence (22023);
+    // The other state must be of the same scale and confidence (22023); an
+    // empty state of unknown scale takes the other's (as the generic combine
+    // starts from a default-constructed state);
     // counts are checked for overflow (22003).
     void merge(const SurveyCounts& other);
 

@@ -30,12 +30,6 @@ Datum transition(FunctionCallInfo fcinfo, crm::SurveyScale scale, const char* na
     PG_RETURN_POINTER(state);
 }
 
-SurveyCounts* merged_into(MemoryContext context, SurveyCounts* state, const SurveyCounts& other) {
-    if (state == nullptr) state = crm::pg::make_in_context<SurveyCounts>(context, other.scale());
-    state->merge(other);
-    return state;
-}
-
 void put(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, double x) {
     null[at] = std::isnan(x);
     v[at] = null[at] ? static_cast<Datum>(0) : Float8GetDatum(x);
@@ -45,25 +39,14 @@ void put(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, double 
 
 CRM_FUNCTION(crm_nps_transfn) { return transition(fcinfo, crm::SurveyScale::Nps, "crm.nps"); }
 CRM_FUNCTION(crm_csat_transfn) { return transition(fcinfo, crm::SurveyScale::Csat, "crm.csat"); }
-// Not the generic combine and merge: a new state takes the scale (NPS or CSAT)
-// of the one merged into it, and the final function checks that it is the
-// scale it expects.
-CRM_FUNCTION(crm_survey_combine) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.nps");
-    SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
-    const SurveyCounts* other = crm::pg::state_arg<SurveyCounts>(fcinfo, 1);
-    if (other == nullptr) {
-        if (state == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(state);
-    }
-    PG_RETURN_POINTER(merged_into(context, state, *other));
-}
+CRM_FUNCTION(crm_survey_combine) { return crm::pg::combine_states<SurveyCounts>(fcinfo, "crm.nps"); }
 CRM_FUNCTION(crm_survey_serial) { return crm::pg::serialize_state<SurveyCounts>(fcinfo); }
 CRM_FUNCTION(crm_survey_deserial) { return crm::pg::deserialize_state<SurveyCounts>(fcinfo, "crm.nps"); }
 
 CRM_FUNCTION(crm_nps_final) {
     const SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
-    if (state == nullptr) PG_RETURN_NULL();
+    // Unknown scale: an empty state (a combine that got only NULL partial states).
+    if (state == nullptr || state->scale() == crm::SurveyScale::Unknown) PG_RETURN_NULL();
     const crm::NpsResult r = crm::nps_result(*state, state->confidence());
     std::vector<Datum> v(7);
     std::vector<bool> null(7, false);
@@ -79,7 +62,7 @@ CRM_FUNCTION(crm_nps_final) {
 
 CRM_FUNCTION(crm_csat_final) {
     const SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
-    if (state == nullptr) PG_RETURN_NULL();
+    if (state == nullptr || state->scale() == crm::SurveyScale::Unknown) PG_RETURN_NULL();
     const crm::CsatResult r = crm::csat_result(*state, state->confidence());
     std::vector<Datum> v(5);
     std::vector<bool> null(5, false);
@@ -92,13 +75,5 @@ CRM_FUNCTION(crm_csat_final) {
 }
 
 CRM_FUNCTION(crm_survey_merge_bytea) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm.nps_combine");
-    SurveyCounts* state = crm::pg::state_arg<SurveyCounts>(fcinfo, 0);
-    if (PG_ARGISNULL(1)) {
-        if (state == nullptr) PG_RETURN_NULL();
-        PG_RETURN_POINTER(state);
-    }
-    const crm::pg::ByteSpan bytes = crm::pg::bytea_arg(fcinfo, 1);
-    const SurveyCounts decoded = SurveyCounts::deserialize(bytes.data, bytes.size);
-    PG_RETURN_POINTER(merged_into(context, state, decoded));
+    return crm::pg::merge_serialised_state<SurveyCounts>(fcinfo, "crm.nps_combine / crm.csat_combine");
 }

@@ -42,6 +42,18 @@ TEST(Nps, MergeIsExactAndScalesAreKeptApart) {
     EXPECT_ERROR_KIND(csat.add(0), crm::ErrorKind::InvalidParameter);
     EXPECT_ERROR_KIND(crm::nps_result(a, 1.0), crm::ErrorKind::InvalidParameter);
     EXPECT_TRUE(std::isnan(crm::nps_result(crm::SurveyCounts(crm::SurveyScale::Nps), 0.95).nps));
+    // An empty state of unknown scale (the generic combine's start) takes the scale merged into it,
+    // survives serialisation, and still keeps NPS and CSAT apart.
+    crm::SurveyCounts empty;
+    const auto empty_bytes = empty.serialize();
+    crm::SurveyCounts fresh = crm::SurveyCounts::deserialize(empty_bytes.data(), empty_bytes.size());
+    EXPECT_EQ(fresh.scale(), crm::SurveyScale::Unknown);
+    EXPECT_ERROR_KIND(fresh.add(5), crm::ErrorKind::InvalidParameter);
+    fresh.merge(csat);
+    EXPECT_EQ(fresh.scale(), crm::SurveyScale::Csat);
+    EXPECT_ERROR_KIND(fresh.merge(a), crm::ErrorKind::InvalidParameter);
+    a.merge(crm::SurveyCounts());
+    EXPECT_EQ(a.scale(), crm::SurveyScale::Nps);
 }
 
 TEST(Csat, TopTwoBoxWithTheWilsonInterval) {
