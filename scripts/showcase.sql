@@ -138,28 +138,30 @@ FROM alerts a JOIN actual x USING (shipment)
 GROUP BY a.status ORDER BY a.status;
 
 \echo
-\echo '== Clusters: k-means (k = 5) on the RFM values, named from their profile (crm.kmeans_fit, crm.kmeans_labels)'
+\echo '== Clusters: k-means (k = 5) on the RFM values, named by value from their profile (crm.kmeans_fit, crm.kmeans_cluster_names)'
 CREATE TEMP TABLE cluster_model AS
 SELECT crm.kmeans_fit(ARRAY[recency_days, frequency, monetary],
                       crm.kmeans_options(5, seed => 1, n_init => 10,
                                          feature_names => ARRAY['recency_days', 'frequency', 'monetary'])) AS model
 FROM rfm;
-SELECT c.cluster, c.size, c.label,
+SELECT c.cluster, n.name, c.size,
        round(c.centroid[1]) AS recency_days, round(c.centroid[2]::numeric, 1) AS orders,
-       round(c.centroid[3]::numeric) AS spend
-FROM cluster_model, crm.kmeans_clusters(model) c
-ORDER BY c.centroid[3] DESC;
+       round(c.centroid[3]::numeric) AS spend, n.profile
+FROM cluster_model, crm.kmeans_clusters(model) c JOIN crm.kmeans_cluster_names(model) n USING (cluster)
+ORDER BY n.value_rank;
 SELECT round(crm.kmeans_silhouette(model, 'pg_temp.rfm', ARRAY['recency_days', 'frequency', 'monetary'])::numeric, 3)
          AS silhouette,
        (crm.kmeans_info(model)).inertia::numeric(12, 1) AS inertia
 FROM cluster_model;
-\echo 'How the clusters line up with the RFM segments (customers per cluster label and segment):'
-SELECT (crm.kmeans_labels(m.model))[crm.kmeans_assign(m.model, ARRAY[r.recency_days, r.frequency, r.monetary])] AS cluster_label,
+\echo 'How the clusters line up with the RFM segments (customers per cluster name and segment):'
+SELECT n.name AS cluster_name,
        count(*) FILTER (WHERE r.segment IN ('Champions', 'Loyal Customers')) AS champions_or_loyal,
        count(*) FILTER (WHERE r.segment IN ('At Risk', 'Can''t Lose Them', 'Hibernating', 'About To Sleep')) AS lapsing,
        count(*) FILTER (WHERE r.segment IN ('New Customers', 'Promising', 'Potential Loyalists', 'Need Attention')) AS newer
-FROM rfm r, cluster_model m
-GROUP BY 1 ORDER BY 2 DESC;
+FROM rfm r CROSS JOIN cluster_model m
+JOIN crm.kmeans_cluster_names(m.model) n
+  ON n.cluster = crm.kmeans_assign(m.model, ARRAY[r.recency_days, r.frequency, r.monetary])
+GROUP BY n.name, n.value_rank ORDER BY n.value_rank;
 
 \echo
 \echo '== Recommendations: products to offer next, from purchase counts (crm.cf_recommend, user-based k-NN)'

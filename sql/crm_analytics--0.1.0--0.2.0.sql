@@ -297,6 +297,18 @@ BEGIN
 END
 $$;
 
+-- k-means cluster names that tell clusters apart (crm.kmeans_labels stays as it was).
+CREATE FUNCTION crm.kmeans_cluster_names(model crm.kmeans_model)
+RETURNS TABLE (cluster integer, name text, value_rank integer, value_score double precision, profile text)
+AS 'MODULE_PATHNAME', 'crm_kmeans_cluster_names'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.kmeans_cluster_names(crm.kmeans_model) IS
+'One row per cluster, most valuable first: a name distinct within the model, the value rank (1 = most valuable), the '
+'value score (mean z of the centroid against the population, recency counted negatively; with RFM features '
+'z_frequency + z_monetary - z_recency) and the profile. With RFM features clusters sharing a CRM category are told '
+'apart by value: VIP / High-Value / Medium-Value, Low-Value / Lowest-Value, "At-Risk (higher value)" ... '
+'crm.kmeans_labels is unchanged.';
+
 -------------------------------------------------------------------------------
 -- Customer lifetime value and churn: BG/NBD, Pareto/NBD, Gamma-Gamma
 -------------------------------------------------------------------------------

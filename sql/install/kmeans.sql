@@ -126,6 +126,17 @@ COMMENT ON FUNCTION crm.kmeans_labels(crm.kmeans_model) IS
 'Readable label per cluster (element c for cluster c) from each centroid''s profile against the population; CRM '
 'names (High-Value, Loyal, At-Risk, New, Low-Value) when the features include recency, frequency and monetary.';
 
+CREATE FUNCTION crm.kmeans_cluster_names(model crm.kmeans_model)
+RETURNS TABLE (cluster integer, name text, value_rank integer, value_score double precision, profile text)
+AS 'MODULE_PATHNAME', 'crm_kmeans_cluster_names'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.kmeans_cluster_names(crm.kmeans_model) IS
+'One row per cluster, most valuable first: a name distinct within the model, the value rank (1 = most valuable), the '
+'value score (mean z of the centroid against the population, recency counted negatively; with RFM features '
+'z_frequency + z_monetary - z_recency) and the profile. With RFM features clusters sharing a CRM category are told '
+'apart by value: VIP / High-Value / Medium-Value, Low-Value / Lowest-Value, "At-Risk (higher value)" ... '
+'crm.kmeans_labels is unchanged.';
+
 CREATE FUNCTION crm.kmeans_info(model crm.kmeans_model,
     OUT version integer, OUT k integer, OUT dims integer, OUT n_points bigint, OUT inertia double precision,
     OUT iterations integer, OUT n_init integer, OUT seed bigint, OUT converged boolean, OUT scale text,

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <numeric>
 
 #include "errors.hpp"
 
@@ -98,6 +100,78 @@ std::vector<std::string> cluster_labels(const KMeansModel& model) {
             labels.push_back(generic);
     }
     return labels;
+}
+
+namespace {
+
+// Names for the members of one category, given most valuable first.
+std::vector<std::string> names_within(const std::string& category, std::size_t m) {
+    std::vector<std::string> out;
+    if (m == 1) return {category};
+    if (category == "High-Value") {
+        out = {"VIP", "High-Value"};
+        for (std::size_t i = 2; i < m; ++i)
+            out.push_back(i == 2 ? "Medium-Value" : "Medium-Value " + std::to_string(i - 1));
+        return out;
+    }
+    if (category == "Low-Value") {
+        for (std::size_t i = 0; i + 1 < m; ++i) out.push_back(i == 0 ? "Low-Value" : "Low-Value " + std::to_string(i + 1));
+        out.push_back("Lowest-Value");
+        return out;
+    }
+    if (m == 2) return {category + " (higher value)", category + " (lower value)"};
+    for (std::size_t i = 0; i < m; ++i) out.push_back(category + " " + std::to_string(i + 1));
+    return out;
+}
+
+}  // namespace
+
+std::vector<ClusterName> cluster_names(const KMeansModel& model) {
+    const Eigen::MatrixXd z = cluster_z_profiles(model);
+    const int recency = find_feature(model, {"recency", "recency_days"});
+    const int frequency = find_feature(model, {"frequency"});
+    const int monetary = find_feature(model, {"monetary"});
+    const bool rfm = recency >= 0 && frequency >= 0 && monetary >= 0;
+
+    std::vector<ClusterName> out(static_cast<std::size_t>(model.k));
+    std::vector<std::string> category(out.size());
+    for (int c = 0; c < model.k; ++c) {
+        ClusterName& n = out[static_cast<std::size_t>(c)];
+        const Eigen::RowVectorXd profile = z.row(c);
+        n.cluster = c + 1;
+        n.profile = generic_profile(model, profile);
+        if (rfm) {
+            n.value_score = profile(frequency) + profile(monetary) - profile(recency);
+            category[static_cast<std::size_t>(c)] = crm_name(profile(recency), profile(frequency), profile(monetary));
+        } else {
+            double sum = 0;
+            for (int j = 0; j < model.dims; ++j) sum += j == recency ? -profile(j) : profile(j);
+            n.value_score = model.dims > 0 ? sum / model.dims : 0.0;
+            category[static_cast<std::size_t>(c)] = n.profile;
+        }
+    }
+    // Most valuable first; equal scores keep cluster order, so names are deterministic.
+    std::vector<std::size_t> order(out.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&out](std::size_t a, std::size_t b) { return out[a].value_score > out[b].value_score; });
+    for (std::size_t rank = 0; rank < order.size(); ++rank) out[order[rank]].value_rank = static_cast<int>(rank + 1);
+
+    std::map<std::string, std::vector<std::size_t>> members;  // category -> clusters, most valuable first
+    for (const std::size_t c : order) members[category[c]].push_back(c);
+    for (const auto& [cat, clusters] : members) {
+        if (rfm) {
+            const std::vector<std::string> names = names_within(cat, clusters.size());
+            for (std::size_t i = 0; i < clusters.size(); ++i) out[clusters[i]].name = names[i];
+        } else {
+            for (const std::size_t c : clusters)
+                out[c].name = clusters.size() == 1 ? cat
+                                                   : cat + " (value rank " + std::to_string(out[c].value_rank) + ")";
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ClusterName& a, const ClusterName& b) { return a.value_rank < b.value_rank; });
+    return out;
 }
 
 }  // namespace crm

@@ -54,4 +54,31 @@ Eigen::MatrixXd cluster_z_profiles(const KMeansModel& model);
 // get the same label; the cluster number is the key.
 std::vector<std::string> cluster_labels(const KMeansModel& model);
 
+// A name that tells a cluster apart from the other clusters of its model.
+struct ClusterName {
+    int cluster = 0;         // 1..k
+    std::string name;        // distinct within the model
+    int value_rank = 0;      // 1 = most valuable cluster
+    double value_score = 0;  // see cluster_names
+    std::string profile;     // the generic profile, e.g. "high frequency, high monetary"
+};
+
+// Distinct names, ordered by value (the result is sorted by value_rank).
+//
+// Value score of a cluster: the mean z (see cluster_z_profiles) of its
+// features, with a recency feature (days since the last order: high is bad)
+// counted negatively. With recency, frequency and monetary features the
+// score is z_frequency + z_monetary - z_recency and each cluster first gets
+// its CRM category (the rule of cluster_labels); clusters sharing a category
+// are then told apart by value, most valuable first:
+//   High-Value  1: High-Value; 2: VIP, High-Value; 3: VIP, High-Value,
+//               Medium-Value; more: ... Medium-Value 2, Medium-Value 3, ...
+//   Low-Value   1: Low-Value; 2: Low-Value, Lowest-Value; more: Low-Value,
+//               Low-Value 2, ..., Lowest-Value
+//   Loyal, At-Risk, New: 1: the category; 2: "<category> (higher value)",
+//               "<category> (lower value)"; more: "<category> 1", "<category> 2", ...
+// Without RFM features the name is the generic profile, and clusters sharing
+// one get " (value rank N)" appended.
+std::vector<ClusterName> cluster_names(const KMeansModel& model);
+
 }  // namespace crm

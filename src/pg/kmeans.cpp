@@ -2,7 +2,8 @@
 //   crm.kmeans_fit(features float8[], options crm.kmeans_options | k int) aggregate -> crm.kmeans_model
 //   crm.kmeans_model: a base type; text form JSON (readable, dump/restore), binary form the versioned bytes
 //   crm.kmeans_assign / crm.kmeans_distance(model, features)   per row, model decoded once per query
-//   crm.kmeans_clusters(model), crm.kmeans_info(model), crm.kmeans_labels(model)
+//   crm.kmeans_clusters(model), crm.kmeans_info(model), crm.kmeans_labels(model),
+//   crm.kmeans_cluster_names(model)
 //   crm.kmeans_silhouette(model, relation, feature_cols, sample_size, seed)
 #include <cmath>
 #include <cstring>
@@ -319,6 +320,23 @@ CRM_FUNCTION(crm_kmeans_labels) {
     return pg_guard([elems, n] {
         return PointerGetDatum(construct_array(const_cast<Datum*>(elems), n, TEXTOID, -1, false, TYPALIGN_INT));
     });
+}
+
+// crm.kmeans_cluster_names(model): distinct names, one row per cluster, most valuable first.
+CRM_FUNCTION(crm_kmeans_cluster_names) {
+    const ModelBytes b = model_arg_bytes(fcinfo, 0);
+    const std::vector<crm::ClusterName> names = crm::cluster_names(KMeansModel::deserialize(b.data, b.size));
+    pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (const crm::ClusterName& n : names) {
+        Datum values[5] = {Int32GetDatum(n.cluster), crm::pg::text_datum(n.name), Int32GetDatum(n.value_rank),
+                           Float8GetDatum(n.value_score), crm::pg::text_datum(n.profile)};
+        pg_guard([rsinfo, &values] {
+            bool nulls[5] = {false, false, false, false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        });
+    }
+    return static_cast<Datum>(0);
 }
 
 // crm.kmeans_info(model): one row describing the model.

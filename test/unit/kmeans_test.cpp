@@ -1079,6 +1079,70 @@ TEST(KMeansLabels, EveryCrmRule) {
                                         "Low-Value (average)"}));
 }
 
+std::vector<std::string> names_by_cluster(const std::vector<crm::ClusterName>& names) {
+    std::vector<std::string> out(names.size());
+    for (const auto& n : names) out[static_cast<std::size_t>(n.cluster - 1)] = n.name;
+    return out;
+}
+
+TEST(KMeansClusterNames, DistinctAndOrderedByValue) {
+    // Population: recency 100 +- 50 days, frequency 5 +- 2, monetary 500 +- 200. The showcase's case: three
+    // clusters the CRM rule calls High-Value, at different levels of value.
+    KMeansModel m = profile_model({{20, 30, 4000},   // z -1.6, 12.5, 17.5  value 31.6
+                                   {40, 12, 1500},   // z -1.2,  3.5,  5    value  9.7
+                                   {60, 7, 700},     // z -0.8,  1,    1    value  2.8
+                                   {200, 2, 300},    // z  2,   -1.5, -1    value -4.5
+                                   {250, 1, 100},    // z  3,   -2,   -2    value -7
+                                   {240, 6, 800}},   // z  2.8,  0.5,  1.5  value -0.8 (At-Risk)
+                                  Scaling::None);
+    m.population_mean = {100, 5, 500};
+    m.population_std = {50, 2, 200};
+    m.feature_names = {"recency_days", "frequency", "monetary"};
+    const std::vector<crm::ClusterName> names = crm::cluster_names(m);
+    ASSERT_EQ(names.size(), 6u);
+    EXPECT_EQ(names_by_cluster(names), (std::vector<std::string>{"VIP", "High-Value", "Medium-Value", "Low-Value",
+                                                                 "Lowest-Value", "At-Risk"}));
+    // Sorted by value rank, with the documented score z_f + z_m - z_r.
+    const std::vector<int> order = {1, 2, 3, 6, 4, 5};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        EXPECT_EQ(names[i].value_rank, static_cast<int>(i + 1));
+        EXPECT_EQ(names[i].cluster, order[i]);
+    }
+    EXPECT_NEAR(names[0].value_score, 12.5 + 17.5 + 1.6, 1e-12);
+    EXPECT_NEAR(names[3].value_score, 0.5 + 1.5 - 2.8, 1e-12);
+    EXPECT_EQ(names[0].profile, "high monetary, high frequency, low recency_days");
+
+    // The labels of crm.kmeans_labels are unchanged: three share "High-Value".
+    const std::vector<std::string> labels = crm::cluster_labels(m);
+    EXPECT_TRUE(starts_with(labels[0], "High-Value (") && starts_with(labels[1], "High-Value (") &&
+                starts_with(labels[2], "High-Value ("));
+}
+
+TEST(KMeansClusterNames, SharedCategoriesAndGenericProfiles) {
+    KMeansModel m = profile_model({{300, 6, 800},    // At-Risk, value -4 + 0.5 + 1.5 = -2
+                                   {300, 8, 900},    // At-Risk, value -4 + 1.5 + 2 = -0.5
+                                   {300, 7, 600},    // At-Risk, value -4 + 1 + 0.5 = -2.5
+                                   {10, 1, 100}},    // New
+                                  Scaling::None);
+    m.population_mean = {100, 5, 500};
+    m.population_std = {50, 2, 200};
+    m.feature_names = {"recency", "frequency", "monetary"};
+    EXPECT_EQ(names_by_cluster(crm::cluster_names(m)),
+              (std::vector<std::string>{"At-Risk 2", "At-Risk 1", "At-Risk 3", "New"}));
+    m.centroids.conservativeResize(2, 3);
+    m.k = 2;
+    EXPECT_EQ(names_by_cluster(crm::cluster_names(m)),
+              (std::vector<std::string>{"At-Risk (lower value)", "At-Risk (higher value)"}));
+
+    // Without RFM features: the generic profile, with the value rank where two share one.
+    KMeansModel g = profile_model({{0.1, 0.2}, {2.0, 0.0}, {-0.2, 0.1}}, Scaling::ZScore);
+    g.feature_names = {"spend", "visits"};
+    const std::vector<crm::ClusterName> generic = crm::cluster_names(g);
+    EXPECT_EQ(names_by_cluster(generic),
+              (std::vector<std::string>{"average (value rank 2)", "high spend", "average (value rank 3)"}));
+    EXPECT_NEAR(generic[0].value_score, 1.0, 1e-12);
+}
+
 }  // namespace
 
 // Same rows, same result, whatever order they arrive in and however they are
