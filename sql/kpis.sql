@@ -92,4 +92,51 @@ SELECT sqlstate_of($$SELECT * FROM crm.cohort_retention('cohort_orders', 'custom
 -- No orders: no rows.
 CREATE TABLE cohort_empty (customer bigint, ordered_on date);
 SELECT count(*) AS empty_rows FROM crm.cohort_retention('cohort_empty', 'customer', 'ordered_on');
+CREATE TABLE cohort_big_flow AS SELECT * FROM cohort_big;
+CREATE TABLE cohort_empty_flow AS SELECT * FROM cohort_empty;
 DROP TABLE cohort_orders, cohort_events, cohort_big, cohort_empty;
+
+-- Customer flow and rates, on orders small enough to count by hand (docs/kpis.md):
+-- c1 orders in Jan, Feb (twice), Apr; c2 in Jan; c3 in Feb, Mar (twice); c4 in Mar, May.
+CREATE TABLE flow_orders (customer text, ordered_on date);
+INSERT INTO flow_orders VALUES ('c1', '2024-01-05'), ('c1', '2024-02-10'), ('c1', '2024-02-20'), ('c1', '2024-04-01'),
+    ('c2', '2024-01-15'), ('c3', '2024-02-01'), ('c3', '2024-03-01'), ('c3', '2024-03-02'),
+    ('c4', '2024-03-15'), ('c4', '2024-05-31'), (NULL, '2024-02-02'), ('c5', NULL);
+-- Jan: c1, c2 new. Feb: c3 new, c1 returns, c2 churns. Mar: c4 new, c3 returns, c1 churns. Apr: c1 is
+-- reactivated, c3 and c4 churn. May: c4 reactivated, c1 churns. Base = customers who ordered this month.
+SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on');
+-- With two empty months allowed, c1 and c4 return rather than churn and reactivate.
+SELECT period_start, active_customers, new_customers, returning_customers, reactivated_customers,
+       churned_customers, customer_base
+FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', inactive_periods => 2);
+-- Window Feb-Mar: c1, c3, c4 active; c3, c4 new; c1 (2 orders) and c3 (3) repeat. Alive on 1 Feb with
+-- 30 days: c1 (5 Jan), c2 (15 Jan); on 1 Apr: nobody (c1's last order 20 Feb < 2 Mar). With 45 days c1
+-- is still alive on 1 Apr (20 Feb >= 16 Feb).
+SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-02-01', '2024-04-01', '30 days');
+SELECT customers_at_start, retained, churned, retention_rate, churn_rate
+FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-02-01', '2024-04-01', '45 days');
+-- The base equals the plain-SQL count of customers with an order in the last inactive_periods quarters,
+-- and base(p) = base(p - 1) + new + reactivated - churned, on 5,000 generated orders.
+WITH ours AS (SELECT f.*, lag(customer_base) OVER (ORDER BY period_start) AS previous_base
+              FROM crm.customer_flow('cohort_big_flow', 'customer_id', 'ordered_on', 'quarter', 2) f),
+     plain AS (SELECT q.p, count(DISTINCT o.customer_id) AS base
+               FROM (SELECT DISTINCT date_trunc('quarter', ordered_on)::date AS p FROM cohort_big_flow) q
+               JOIN cohort_big_flow o ON date_trunc('quarter', o.ordered_on)::date IN (q.p, (q.p - interval '3 months')::date)
+               GROUP BY q.p)
+SELECT count(*) AS periods, count(*) FILTER (WHERE o.customer_base = p.base) AS base_matches,
+       bool_and(o.customer_base = coalesce(o.previous_base, 0) + o.new_customers + o.reactivated_customers
+                                  - o.churned_customers) AS identity_holds
+FROM ours o JOIN plain p ON p.p = o.period_start;
+-- Errors.
+SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', 'year')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', inactive_periods => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', NULL)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'nope')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-04-01', '2024-04-01')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-02-01', '2024-04-01', '-1 day')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-02-01', 'infinity')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', NULL, '2024-04-01')$$);
+-- An empty table: no flow rows; rates of nobody are NULL.
+SELECT count(*) AS empty_flow FROM crm.customer_flow('cohort_empty_flow', 'customer', 'ordered_on');
+SELECT * FROM crm.customer_rates('cohort_empty_flow', 'customer', 'ordered_on', '2024-01-01', '2024-02-01');
+DROP TABLE flow_orders, cohort_big_flow, cohort_empty_flow;

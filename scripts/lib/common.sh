@@ -17,7 +17,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 REQUIRED_PACKAGES=(
   "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-contrib"
   libeigen3-dev libboost-dev nlohmann-json3-dev liblbfgspp-dev cmake g++ make libgtest-dev
-  python3 python3-numpy python3-scipy python3-mpmath python3-sklearn sqlsmith
+  python3 python3-numpy python3-scipy python3-mpmath python3-sklearn python3-pandas sqlsmith
   "postgresql-${PG_MAJOR}-cron" python3-psycopg2 libpostgresql-jdbc-java default-jdk-headless odbc-postgresql unixodbc
 )
 

@@ -218,3 +218,169 @@ COMMENT ON FUNCTION crm.cohort_retention(regclass, name, name, name, text) IS
 'each cohort and each later period (period_number 0 = the first) the cohort size, the customers who ordered, retention '
 '= active / customers, revenue and revenue retention (revenue / period-0 revenue; NULL without amount_col). Periods '
 'start on Monday (ISO weeks) or the 1st; timestamptz columns are cut in the session TimeZone. Any key type.';
+
+-------------------------------------------------------------------------------
+-- Customer flow and rates (docs/kpis.md): who is active, new, returning,
+-- reactivated and churned, per period and over a window.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm.customer_flow(
+    orders regclass,
+    customer_col name,
+    date_col name,
+    period text DEFAULT 'month',
+    inactive_periods integer DEFAULT 1)
+RETURNS TABLE (period_start date, active_customers bigint, new_customers bigint, returning_customers bigint,
+               reactivated_customers bigint, churned_customers bigint, customer_base bigint,
+               churn_rate double precision, retention_rate double precision)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR period IS NULL OR inactive_periods IS NULL THEN
+        RAISE EXCEPTION 'customer_flow: orders, customer_col, date_col, period and inactive_periods must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF period NOT IN ('week', 'month', 'quarter') THEN
+        RAISE EXCEPTION 'customer_flow: period must be week, month or quarter, got "%"', period USING ERRCODE = '22023';
+    END IF;
+    IF inactive_periods < 1 THEN
+        RAISE EXCEPTION 'customer_flow: inactive_periods must be at least 1, got %', inactive_periods
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM crm._require_relation(orders, 'customer_flow', 'orders');
+    -- Periods are numbered 1.. from the first period in the data. For each customer and period they ordered
+    -- in, the previous and next such period decide the flow: no previous one = new; a gap of at most
+    -- inactive_periods = returning; a longer gap = reactivated (they had churned). A customer churns
+    -- inactive_periods after an order period not followed by another within that many periods. The base
+    -- at the end of a period = customers whose last order is less than inactive_periods periods old, so
+    -- base(p) = base(p - 1) + new + reactivated - churned.
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS (
+            SELECT DISTINCT %1$I AS customer, date_trunc($1, %2$I)::date AS p
+            FROM %3$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL),
+        periods AS (
+            SELECT g::date AS p, s.n::integer AS n
+            FROM (SELECT min(p) AS lo, max(p) AS hi FROM o) b,
+                 generate_series(b.lo, b.hi, CASE $1 WHEN 'week' THEN interval '7 days'
+                                                     WHEN 'month' THEN interval '1 month'
+                                                     ELSE interval '3 months' END) WITH ORDINALITY AS s(g, n)),
+        seq AS (
+            SELECT ps.n, lag(ps.n) OVER w AS prev_n, lead(ps.n) OVER w AS next_n
+            FROM o JOIN periods ps ON ps.p = o.p
+            WINDOW w AS (PARTITION BY o.customer ORDER BY ps.n)),
+        flow AS (
+            SELECT n, count(*) AS active, count(*) FILTER (WHERE prev_n IS NULL) AS new_c,
+                   count(*) FILTER (WHERE n - prev_n <= $2) AS returning_c,
+                   count(*) FILTER (WHERE n - prev_n > $2) AS reactivated_c
+            FROM seq GROUP BY n),
+        churn AS (
+            SELECT n + $2 AS n, count(*) AS churned FROM seq
+            WHERE next_n IS NULL OR next_n > n + $2 GROUP BY 1),
+        grid AS (
+            SELECT ps.p, ps.n, coalesce(f.active, 0) AS active, coalesce(f.new_c, 0) AS new_c,
+                   coalesce(f.returning_c, 0) AS returning_c, coalesce(f.reactivated_c, 0) AS reactivated_c,
+                   coalesce(c.churned, 0) AS churned
+            FROM periods ps LEFT JOIN flow f ON f.n = ps.n LEFT JOIN churn c ON c.n = ps.n),
+        based AS (
+            SELECT g.*, sum(g.new_c + g.reactivated_c - g.churned) OVER (ORDER BY g.n)::bigint AS base FROM grid g)
+        SELECT p, active, new_c, returning_c, reactivated_c, churned, base,
+               churned::float8 / nullif(lag(base) OVER (ORDER BY n), 0),
+               1 - churned::float8 / nullif(lag(base) OVER (ORDER BY n), 0)
+        FROM based ORDER BY n$q$,
+        customer_col, date_col, orders)
+    USING period, inactive_periods;
+END
+$$;
+COMMENT ON FUNCTION crm.customer_flow(regclass, name, name, text, integer) IS
+'Customer flow per period (week, month or quarter), every period from the first to the last in the data: customers '
+'active (ordered), new (first order), returning (ordered within inactive_periods of their previous order), reactivated '
+'(after a longer gap), churned (their last order is now inactive_periods periods old), the customer base at the end '
+'of the period (base = previous base + new + reactivated - churned), churn rate = churned / previous base and '
+'retention rate = 1 - churn rate. Periods as in crm.cohort_retention. Any key type.';
+
+CREATE FUNCTION crm.customer_rates(
+    orders regclass,
+    customer_col name,
+    date_col name,
+    window_start date,
+    window_end date,
+    inactivity interval DEFAULT '90 days',
+    churn_model crm.bgnbd_model DEFAULT NULL,
+    alive_below double precision DEFAULT 0.5,
+    time_unit text DEFAULT 'week')
+RETURNS TABLE (customers_at_start bigint, active_customers bigint, new_customers bigint, repeat_customers bigint,
+               repeat_purchase_rate double precision, retained bigint, churned bigint,
+               retention_rate double precision, churn_rate double precision)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    alive_at_start text;
+    alive_at_end text;
+BEGIN
+    IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR window_start IS NULL OR window_end IS NULL THEN
+        RAISE EXCEPTION 'customer_rates: orders, customer_col, date_col, window_start and window_end must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF window_end <= window_start OR NOT isfinite(window_start) OR NOT isfinite(window_end) THEN
+        RAISE EXCEPTION 'customer_rates: the window must be finite with window_start < window_end, got [%, %)',
+            window_start, window_end USING ERRCODE = '22023';
+    END IF;
+    PERFORM crm._require_relation(orders, 'customer_rates', 'orders');
+    IF churn_model IS NULL THEN
+        IF inactivity IS NULL OR inactivity <= interval '0' OR NOT isfinite(window_start - inactivity) THEN
+            RAISE EXCEPTION 'customer_rates: inactivity must be a positive interval, got %', inactivity
+                USING ERRCODE = '22023';
+        END IF;
+        -- Alive at day d: an order before d, the last one on or after d - inactivity.
+        alive_at_start := 'last_before_start >= $1 - $3';
+        alive_at_end := 'last_before_end >= $2 - $3';
+    ELSE
+        IF alive_below IS NULL OR NOT (alive_below > 0 AND alive_below < 1) THEN
+            RAISE EXCEPTION 'customer_rates: alive_below must be between 0 and 1, got %', alive_below
+                USING ERRCODE = '22023';
+        END IF;
+        IF time_unit IS NULL OR time_unit NOT IN ('day', 'week') THEN
+            RAISE EXCEPTION 'customer_rates: time_unit must be day or week, got "%"', time_unit USING ERRCODE = '22023';
+        END IF;
+        -- Alive at day d: P(alive) of the customer's summary of the orders before d at least alive_below.
+        alive_at_start := 'crm.p_alive($4, (s_start).frequency, (s_start).recency, (s_start).age) >= $5';
+        alive_at_end := 'crm.p_alive($4, (s_end).frequency, (s_end).recency, (s_end).age) >= $5';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS (
+            SELECT %1$I AS customer, %2$I::date AS day FROM %3$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL),
+        per AS (
+            SELECT customer, min(day) AS first_day,
+                   max(day) FILTER (WHERE day < $1) AS last_before_start,
+                   max(day) FILTER (WHERE day < $2) AS last_before_end,
+                   count(*) FILTER (WHERE day >= $1 AND day < $2) AS in_window,
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $1 - 1, $6) END AS s_start,
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $2 - 1, $6) END AS s_end
+            FROM o GROUP BY customer),
+        flags AS (
+            SELECT first_day, in_window, coalesce(%4$s, false) AS at_start, coalesce(%5$s, false) AS at_end FROM per),
+        counts AS (
+            SELECT count(*) FILTER (WHERE at_start) AS at_start,
+                   count(*) FILTER (WHERE in_window > 0) AS active,
+                   count(*) FILTER (WHERE first_day >= $1 AND first_day < $2) AS new_c,
+                   count(*) FILTER (WHERE in_window >= 2) AS repeat_c,
+                   count(*) FILTER (WHERE at_start AND at_end) AS retained
+            FROM flags)
+        SELECT at_start, active, new_c, repeat_c, repeat_c::float8 / nullif(active, 0),
+               retained, at_start - retained, retained::float8 / nullif(at_start, 0),
+               (at_start - retained)::float8 / nullif(at_start, 0)
+        FROM counts$q$,
+        customer_col, date_col, orders, alive_at_start, alive_at_end)
+    USING window_start, window_end, inactivity, churn_model, alive_below, coalesce(time_unit, 'week'),
+          NOT (churn_model IS NULL);  -- a model with a NULL field is not IS NOT NULL
+END
+$$;
+COMMENT ON FUNCTION crm.customer_rates(regclass, name, name, date, date, interval, crm.bgnbd_model, double precision, text) IS
+'Repeat-purchase, retention and churn rates over the window [window_start, window_end): active customers (an order '
+'in the window), new customers (first order in it), repeat customers (two or more orders in it) and the repeat-purchase '
+'rate = repeat / active; the customers alive at window_start, those of them still alive at window_end (retained), '
+'churned = the rest, retention and churn rates. Alive at day d: the last order before d is no older than inactivity '
+'(default), or, with churn_model, P(alive) of the orders before d is at least alive_below (BG/NBD, time_unit day or '
+'week). timestamptz orders are counted by day in the session TimeZone.';
