@@ -215,3 +215,31 @@ ORDER BY lift DESC, confidence DESC, antecedent LIMIT 8;
 \echo 'Frequently bought together with a cart of Spaghetti (crm.frequently_bought_together):'
 SELECT rank, item, round(confidence::numeric, 3) AS confidence, round(lift::numeric, 2) AS lift
 FROM crm.frequently_bought_together('pg_temp.basket_rules', ARRAY['Spaghetti'], n => 3);
+
+\echo
+\echo '== Customer KPIs: flow per quarter and the rates of the second half of 2024 (crm.customer_flow, crm.customer_rates)'
+SELECT period_start AS quarter, active_customers AS active, new_customers AS new, returning_customers AS returning,
+       reactivated_customers AS reactivated, churned_customers AS churned, customer_base,
+       round(100 * churn_rate::numeric, 1) AS churn_pct
+FROM crm.customer_flow('crm_sample.orders', 'customer_id', 'ordered_at', 'quarter')
+ORDER BY period_start;
+SELECT customers_at_start, active_customers, new_customers,
+       round(100 * repeat_purchase_rate::numeric, 1) AS repeat_purchase_pct,
+       round(100 * retention_rate::numeric, 1) AS retention_pct, round(100 * churn_rate::numeric, 1) AS churn_pct
+FROM crm.customer_rates('crm_sample.orders', 'customer_id', 'ordered_at', '2024-07-01', '2025-01-01',
+                        inactivity => '90 days');
+
+\echo
+\echo '== Customer profile: one tagged row per customer with a next best action (crm.customer_profile)'
+CREATE TEMP TABLE profile AS
+SELECT * FROM crm.customer_profile('crm_sample.orders', 'customer_id', 'ordered_at', 'amount', as_of => '2024-12-31',
+                                   kmeans_model => (SELECT model FROM cluster_model));
+SELECT next_best_action, count(*) AS customers, round(avg(clv)::numeric) AS avg_clv
+FROM profile GROUP BY 1 ORDER BY 3 DESC;
+\echo 'Ten customers (a fixed pseudo-random sample), most valuable first:'
+SELECT * FROM (
+    SELECT c.name, p.segment, p.value_tier, p.cluster_name, round(p.clv::numeric) AS clv, p.churn_risk,
+           array_to_string(p.tags, ', ') AS tags, p.next_best_action
+    FROM profile p JOIN crm_sample.customers c ON c.customer_id = p.customer_key
+    ORDER BY hashint4(p.customer_key::integer), p.customer_key LIMIT 10) s
+ORDER BY clv DESC, name;

@@ -60,25 +60,26 @@ FROM rfm_points,
       FROM rfm_points) f
 GROUP BY 1, 2 ORDER BY 1;
 -- Names that tell the two Low-Value groups apart, ordered by value (z_f + z_m - z_r, hand-checked below).
-CREATE TABLE rfm_model AS
+CREATE TABLE km_rfm_model AS
 SELECT crm.kmeans_fit(ARRAY[recency_days, frequency, monetary],
                       crm.kmeans_options(4, seed => 1, feature_names => ARRAY['recency_days', 'frequency', 'monetary'])) AS m
 FROM rfm_points;
 SELECT p.g, n.name, n.value_rank, n.profile
-FROM rfm_model, crm.kmeans_cluster_names(m) n
-JOIN (SELECT DISTINCT g, crm.kmeans_assign((SELECT m FROM rfm_model), ARRAY[recency_days, frequency, monetary]) AS cluster
+FROM km_rfm_model, crm.kmeans_cluster_names(m) n
+JOIN (SELECT DISTINCT g, crm.kmeans_assign((SELECT m FROM km_rfm_model), ARRAY[recency_days, frequency, monetary]) AS cluster
       FROM rfm_points) p USING (cluster)
 ORDER BY n.value_rank;
 WITH pop AS (SELECT avg(recency_days) mr, stddev_pop(recency_days) sr, avg(frequency) mf, stddev_pop(frequency) sf,
                     avg(monetary) mm, stddev_pop(monetary) sm FROM rfm_points),
      grp AS (SELECT g, (avg(frequency) - mf) / sf + (avg(monetary) - mm) / sm - (avg(recency_days) - mr) / sr AS score
              FROM rfm_points, pop GROUP BY g, mr, sr, mf, sf, mm, sm),
-     ours AS (SELECT DISTINCT p.g, n.value_score FROM rfm_model, crm.kmeans_cluster_names(m) n
-              JOIN (SELECT g, crm.kmeans_assign((SELECT m FROM rfm_model), ARRAY[recency_days, frequency, monetary]) AS cluster
+     ours AS (SELECT DISTINCT p.g, n.value_score FROM km_rfm_model, crm.kmeans_cluster_names(m) n
+              JOIN (SELECT g, crm.kmeans_assign((SELECT m FROM km_rfm_model), ARRAY[recency_days, frequency, monetary]) AS cluster
                     FROM rfm_points) p USING (cluster))
 SELECT bool_and(abs(o.value_score - g.score) < 1e-9) AS score_is_documented_formula FROM ours o JOIN grp g USING (g);
 SELECT count(DISTINCT n.name) = count(*) AS distinct_names FROM km_models, crm.kmeans_cluster_names(model) n;
 SELECT count(*) AS rows_for_null FROM crm.kmeans_cluster_names(NULL);
+DROP TABLE km_rfm_model;
 
 -- The one-call form for DBAs and the silhouette.
 SELECT (crm.kmeans_info(crm.kmeans_fit_table('blobs', ARRAY['x', 'y'], 3, seed => 7, n_init => 5))).feature_names;

@@ -1,7 +1,10 @@
 #include "clv_bgnbd.hpp"
 
 #include <Eigen/Core>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
+#include <boost/math/quadrature/tanh_sinh.hpp>
 #include <boost/math/special_functions/digamma.hpp>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -86,6 +89,51 @@ double total_log_likelihood(const BgNbdParams& p, const std::vector<RepeatRow>& 
 
 BgNbdParams from_vector(const Eigen::VectorXd& v) { return BgNbdParams{v[0], v[1], v[2], v[3]}; }
 
+// The expectation below as an integral. Alive at T, the purchase rate has the
+// posterior Gamma(r + x, alpha + T) and the dropout probability Beta(a, b + x);
+// a customer with rate lambda who drops out after each purchase with
+// probability q makes (1 - e^(-lambda q t)) / q purchases in t on average, and
+// integrating lambda out leaves
+//   E = int_0^1 (1 - (1 + q t / (alpha + T))^-(r + x)) / q  dBeta(q; a, b + x).
+// The weight is normalised numerically (no Beta function of huge arguments).
+// A bounded density (a, b + x >= 1) is integrated by adaptive Gauss-Kronrod
+// over its mean +- 12 standard deviations (beyond them a bounded Beta density
+// is below 1e-20 of its peak), which keeps a needle-sharp density in view; otherwise tanh-sinh with q = u^(1/a) absorbs the singularity at 0.
+double alive_expectation_by_quadrature(const BgNbdParams& p, double t, double x, double T) {
+    const double shape1 = p.a, shape2 = p.b + x, rx = p.r + x, scale = p.alpha + T;
+    const auto gain = [&](double q) { return q > 0 ? -std::expm1(-rx * std::log1p(q * t / scale)) / q : rx * t / scale; };
+    if (shape1 >= 1 && shape2 >= 1) {
+        // The log-density relative to the mode, written with log1p of the distance from it: with shapes in
+        // the millions the plain difference of two logs of size 1e7 would carry noise of 1e-9, enough to
+        // keep the quadrature's error estimate from ever settling.
+        const double mode = shape1 + shape2 > 2 ? (shape1 - 1) / (shape1 + shape2 - 2) : 0.5;
+        const auto weight = [&](double q) {
+            if (q <= 0 || q >= 1) return 0.0;
+            const double d = q - mode;
+            const double up = mode > 0 ? (shape1 - 1) * std::log1p(d / mode) : (shape1 - 1) * std::log(q);
+            const double down = mode < 1 ? (shape2 - 1) * std::log1p(-d / (1 - mode)) : (shape2 - 1) * std::log1p(-q);
+            return std::exp(up + down);
+        };
+        const double mean = shape1 / (shape1 + shape2);
+        const double sd = std::sqrt(mean * (1 - mean) / (shape1 + shape2 + 1));
+        const double lo = std::max(0.0, mean - 12 * sd), hi = std::min(1.0, mean + 12 * sd);
+        using GK = boost::math::quadrature::gauss_kronrod<double, 61>;
+        const double mass = GK::integrate(weight, lo, hi, 8, 1e-10);
+        const double total = GK::integrate([&](double q) { return gain(q) * weight(q); }, lo, hi, 8, 1e-10);
+        return total / mass;
+    }
+    boost::math::quadrature::tanh_sinh<double> integrator;
+    const auto substituted = [&](auto f) {
+        return integrator.integrate(
+            [&](double u) {
+                const double q = std::pow(u, 1.0 / shape1);
+                return q > 0 && q < 1 ? f(q) * std::pow(1 - q, shape2 - 1) : 0.0;
+            },
+            0.0, 1.0, 1e-12);
+    };
+    return substituted(gain) / substituted([](double) { return 1.0; });
+}
+
 // E[number of purchases in (T, T + t]] for a customer still alive at T with
 // x repeat purchases, before weighting by P(alive): with z = t/(alpha+T+t),
 //   (a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)].
@@ -100,11 +148,18 @@ double alive_expectation(const BgNbdParams& p, double t, double x, double T) {
     const double base = p.alpha + T;
     const double z = t / (base + t);
     const double L = std::log1p(t / base);  // -log(1 - z)
-    const double H = detail::bgnbd_series(C - p.r - x, p.a, C, z);
-    if (!std::isfinite(H))
+    // The series' terms grow like (a z)^n / n! before they shrink, past double range once a z is in the
+    // hundreds: a fit with a homogeneous dropout probability (a and b in the millions) defeats it, as can
+    // a horizon far beyond alpha + T. The same expectation as an integral over the dropout probability then.
+    if (p.a * z < 300) {
+        const double H = detail::bgnbd_series(C - p.r - x, p.a, C, z);
+        if (std::isfinite(H)) return C * detail::one_minus_exp_over(p.a - 1.0, L) - std::exp(-(p.a - 1.0) * L) * H;
+    }
+    const double value = alive_expectation_by_quadrature(p, t, x, T);
+    if (!std::isfinite(value))
         throw_error(ErrorKind::OutOfRange, "the BG/NBD expectation does not converge for t = " + std::to_string(t),
                     "Use a horizon t closer to the scale alpha + T of the model.");
-    return C * detail::one_minus_exp_over(p.a - 1.0, L) - std::exp(-(p.a - 1.0) * L) * H;
+    return value;
 }
 }  // namespace
 

@@ -17,6 +17,7 @@ const char* sqlstate_of(ErrorKind kind) {
         case ErrorKind::UndefinedTable: return "42P01";
         case ErrorKind::UndefinedColumn: return "42703";
         case ErrorKind::DatatypeMismatch: return "42804";
+        case ErrorKind::SyntaxError: return "42601";
         case ErrorKind::ProgramLimitExceeded: return "54000";
         case ErrorKind::OutOfMemory: return "53200";
         case ErrorKind::QueryCanceled: return "57014";

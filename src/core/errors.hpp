@@ -22,6 +22,7 @@ enum class ErrorKind {
     UndefinedTable,        // 42P01 undefined_table
     UndefinedColumn,       // 42703 undefined_column
     DatatypeMismatch,      // 42804 datatype_mismatch
+    SyntaxError,           // 42601 syntax_error
     ProgramLimitExceeded,  // 54000 program_limit_exceeded
     OutOfMemory,           // 53200 out_of_memory
     QueryCanceled,         // 57014 query_canceled

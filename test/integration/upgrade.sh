@@ -9,7 +9,9 @@
 #    refused with 22023 (never misread);
 #  * the updated schema equals a fresh install of the new version (functions,
 #    types, aggregates, relations, comments, privileges);
-#  * a pg_dump / pg_restore round trip keeps the models and the CF registration.
+#  * a pg_dump / pg_restore round trip keeps the models and the CF registration;
+#  * the update ships the profile rule tables with the defaults of a fresh install, and user edits
+#    (changed, disabled and added rules) survive a dump and restore with no duplicated defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 OLD_DB=crm_it_upgrade_old
 NEW_DB=crm_it_upgrade_new
@@ -219,6 +221,21 @@ else
   failures=$((failures + 1))
 fi
 
+# --- the profile's rule tables: shipped by the update, user edits kept by dumps ---
+rules() {
+  sql -d "$1" -c "SELECT string_agg(concat_ws('|', tag, condition, priority, enabled, description), E'\\n' ORDER BY tag)
+                  FROM crm.profile_tag_rules" \
+              -c "SELECT string_agg(concat_ws('|', priority, segment, tag, action, enabled, description), E'\\n' ORDER BY priority)
+                  FROM crm.profile_actions"
+}
+check "the update ships the default profile rules of a fresh install" "$(rules "$NEW_DB")" "$(rules "$OLD_DB")"
+sql -d "$OLD_DB" <<'SQL'
+UPDATE crm.profile_tag_rules SET condition = 'value_tier = ''high''', description = 'edited' WHERE tag = 'vip';
+UPDATE crm.profile_tag_rules SET enabled = false WHERE tag = 'lapsed';
+INSERT INTO crm.profile_tag_rules (tag, condition, priority) VALUES ('whale', 'monetary >= 10000', 5);
+UPDATE crm.profile_actions SET action = 'concierge' WHERE priority = 10;
+INSERT INTO crm.profile_actions (priority, segment, tag, action) VALUES (5, 'Champions', NULL, 'thank_you_call');
+SQL
 # --- pg_dump / pg_restore -----------------------------------------------------
 "$PG_BIN/pg_dump" -Fc -f "$WORK/dump.custom" "$OLD_DB" || fail "pg_dump failed"
 "$PG_BIN/pg_restore" --exit-on-error -d "$RESTORED_DB" "$WORK/dump.custom" || fail "pg_restore failed"
@@ -230,6 +247,10 @@ if diff -u "$WORK/before.txt" "$WORK/restored.txt"; then
 else
   echo "  FAILED: values changed across dump and restore"; failures=$((failures + 1))
 fi
+check "edited, disabled and added profile rules survive dump and restore, without duplicate defaults" \
+  "$(rules "$OLD_DB")" "$(rules "$RESTORED_DB")"
+check "the restored rule tables hold 8 tag rules and 8 actions" "8|8" \
+  "$(sql -d "$RESTORED_DB" -c "SELECT (SELECT count(*) FROM crm.profile_tag_rules) || '|' || (SELECT count(*) FROM crm.profile_actions)")"
 check "the CF registration survives the restore (and is cacheable)" "ratings|t" \
   "$(sql -d "$RESTORED_DB" -c "SELECT ratings, cacheable FROM crm.cf_tracked_tables")"
 # A change after the restore bumps the version (the trigger came back with the table).

@@ -184,6 +184,22 @@ TEST(ClvBgNbd, ConditionalExpectationAndPurchaseProbabilityMatchIntegrals) {
     }
 }
 
+TEST(ClvBgNbd, ConditionalExpectationWithAHomogeneousDropout) {
+    // A fit on customers who all share one dropout probability sends a and b to millions (seen on generated
+    // data: a 2.1e6, b 1.3e7); the series then needs millions of terms. The expectation must still come out,
+    // and equal the fixed-q limit (1 - (1 + q t / (alpha + T))^-(r + x)) / q with q = a / (a + b + x), up to
+    // the Beta's spread (sd ~ 1e-4, a second-order effect).
+    const clv::BgNbdParams p{0.6636, 2.5211, 2131776.76, 13348269.99};
+    struct Case { double x, t_x, T, t; };
+    for (const Case c : {Case{0, 0, 0.5, 52.14}, Case{5, 40, 60, 52.14}, Case{20, 100, 101, 520}}) {
+        const double q = p.a / (p.a + p.b + c.x);
+        const double limit = -std::expm1(-(p.r + c.x) * std::log1p(q * c.t / (p.alpha + c.T))) / q;
+        const double alive = clv::bgnbd_probability_alive(p, c.x, c.t_x, c.T);
+        const double e = clv::bgnbd_conditional_expected_purchases(p, c.t, c.x, c.t_x, c.T);
+        EXPECT_NEAR(e / alive, limit, 1e-6 * limit) << c.x << " " << c.T << " " << c.t;
+    }
+}
+
 TEST(ClvBgNbd, ProbabilityAliveClosedForm) {
     // x = 0: nobody drops out before a repeat purchase in BG/NBD.
     EXPECT_EQ(clv::bgnbd_probability_alive(kBg, 0, 0, 38), 1.0);

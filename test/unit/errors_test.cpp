@@ -22,6 +22,7 @@ TEST(ErrorMapping, EveryKindHasItsSqlstate) {
         {crm::ErrorKind::NullValueNotAllowed, "22004"}, {crm::ErrorKind::InvalidText, "22P02"},
         {crm::ErrorKind::InvalidBinary, "22P03"},    {crm::ErrorKind::UndefinedTable, "42P01"},
         {crm::ErrorKind::UndefinedColumn, "42703"},  {crm::ErrorKind::DatatypeMismatch, "42804"},
+        {crm::ErrorKind::SyntaxError, "42601"},
         {crm::ErrorKind::ProgramLimitExceeded, "54000"}, {crm::ErrorKind::OutOfMemory, "53200"},
         {crm::ErrorKind::QueryCanceled, "57014"},    {crm::ErrorKind::Internal, "XX000"},
     };
