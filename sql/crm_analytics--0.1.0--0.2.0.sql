@@ -1419,6 +1419,130 @@ COMMENT ON FUNCTION crm.customer_rates(regclass, name, name, date, date, interva
 'week). timestamptz orders are counted by day in the session TimeZone.';
 
 -------------------------------------------------------------------------------
+-- Customer acquisition cost, CLV:CAC and payback (docs/kpis.md).
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm.acquisition_cost(
+    spend regclass,
+    spend_date_col name,
+    spend_amount_col name,
+    orders regclass,
+    customer_col name,
+    order_date_col name,
+    amount_col name DEFAULT NULL,
+    period text DEFAULT 'month',
+    spend_channel_col name DEFAULT NULL,
+    order_channel_col name DEFAULT NULL,
+    margin double precision DEFAULT 1,
+    with_clv boolean DEFAULT true,
+    clv_months integer DEFAULT 12,
+    allow_unconverged boolean DEFAULT false)
+RETURNS TABLE (period_start date, channel text, marketing_spend numeric, new_customers bigint, cac numeric,
+               revenue numeric, avg_value double precision, clv_to_cac double precision, payback_periods integer)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    negative bigint;
+    key_type text;
+    value_sql text := 'NULL::double precision';
+BEGIN
+    IF spend IS NULL OR spend_date_col IS NULL OR spend_amount_col IS NULL OR orders IS NULL OR customer_col IS NULL
+       OR order_date_col IS NULL OR period IS NULL OR margin IS NULL OR with_clv IS NULL OR clv_months IS NULL THEN
+        RAISE EXCEPTION 'acquisition_cost: the tables, their columns, period, margin, with_clv and clv_months must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF period NOT IN ('week', 'month', 'quarter') THEN
+        RAISE EXCEPTION 'acquisition_cost: period must be week, month or quarter, got "%"', period USING ERRCODE = '22023';
+    END IF;
+    IF (spend_channel_col IS NULL) <> (order_channel_col IS NULL) THEN
+        RAISE EXCEPTION 'acquisition_cost: give both spend_channel_col and order_channel_col, or neither'
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT (margin > 0 AND margin <= 1) THEN
+        RAISE EXCEPTION 'acquisition_cost: margin must be in (0, 1], got %', margin USING ERRCODE = '22023';
+    END IF;
+    PERFORM crm._require_relation(spend, 'acquisition_cost', 'spend');
+    PERFORM crm._require_relation(orders, 'acquisition_cost', 'orders');
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I < 0', spend, spend_amount_col) INTO negative;
+    IF negative > 0 THEN
+        RAISE EXCEPTION 'acquisition_cost: % spend rows are negative', negative
+            USING ERRCODE = '22023', HINT = 'Spend is money paid out; book refunds and credits as lower spend of their period.';
+    END IF;
+    IF amount_col IS NOT NULL AND with_clv THEN
+        -- Expected value from the CLV models, joined back on the customer key in the key's own type.
+        SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = orders AND a.attname = customer_col AND a.attnum > 0 AND NOT a.attisdropped;
+        IF key_type IS NULL THEN
+            RAISE EXCEPTION 'acquisition_cost: column "%" of relation % does not exist', customer_col, orders
+                USING ERRCODE = '42703';
+        END IF;
+        value_sql := '(SELECT v.clv FROM clv v WHERE v.customer_key = f.customer)';
+    END IF;
+    -- A customer is acquired in the period of their first order, through the channel of that order (the
+    -- lowest channel on a tie). Spend and new customers meet per period (and channel); a period with
+    -- spend and no new customers has a NULL CAC, one with new customers and no spend a CAC of 0.
+    RETURN QUERY EXECUTE format($q$
+        WITH o AS (
+            SELECT %1$I AS customer, %2$I AS ordered, date_trunc($1, %2$I)::date AS p, %3$s AS amount,
+                   %4$s AS channel
+            FROM %5$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL),
+        firsts AS (
+            SELECT DISTINCT ON (customer) customer, p, channel FROM o ORDER BY customer, ordered, channel),
+        clv AS MATERIALIZED (
+            SELECT customer_key, clv FROM crm.clv_analyze_typed(%5$L::regclass, %1$L, %2$L, %6$L, NULL::%7$s,
+                                                                months => $3, margin => $2, allow_unconverged => $4)
+            WHERE %15$L),
+        cohorts AS (
+            SELECT f.p, coalesce(f.channel, '') AS ch, count(*) AS n, coalesce(sum(%9$s), 0) AS future
+            FROM firsts f GROUP BY 1, 2),
+        spent AS (
+            SELECT date_trunc($1, %10$I)::date AS p, coalesce(%11$s, '') AS ch, sum(%12$I)::numeric AS s
+            FROM %13$s WHERE %10$I IS NOT NULL AND %12$I IS NOT NULL GROUP BY 1, 2),
+        cost AS (
+            SELECT coalesce(c.p, s.p) AS p, coalesce(c.ch, s.ch) AS ch, coalesce(s.s, 0) AS s,
+                   coalesce(c.n, 0) AS n, c.future
+            FROM cohorts c FULL JOIN spent s ON s.p = c.p AND s.ch = c.ch),
+        earned AS (
+            SELECT f.p, coalesce(f.channel, '') AS ch, o.p AS op, sum(o.amount)::numeric AS r
+            FROM o JOIN firsts f ON f.customer = o.customer GROUP BY 1, 2, 3),
+        cumulative AS (
+            SELECT e.p, e.ch, e.op, sum(e.r) OVER (PARTITION BY e.p, e.ch ORDER BY e.op) AS total FROM earned e),
+        payback AS (
+            SELECT u.p, u.ch, min(u.op) AS op
+            FROM cumulative u JOIN cost k ON k.p = u.p AND k.ch = u.ch
+            WHERE k.n > 0 AND u.total * $2 >= k.s GROUP BY 1, 2),  -- revenue per customer >= CAC
+        revenue AS (SELECT e.p, e.ch, sum(e.r) AS r FROM earned e GROUP BY 1, 2)
+        SELECT k.p, CASE WHEN %14$L THEN k.ch END, k.s, k.n, round(k.s / nullif(k.n, 0), 2),
+               CASE WHEN %8$L THEN coalesce(r.r, 0) END,
+               CASE WHEN %8$L THEN (coalesce(r.r, 0)::float8 * $2 + k.future) / nullif(k.n, 0) END,
+               CASE WHEN %8$L THEN ((coalesce(r.r, 0)::float8 * $2 + k.future) / nullif(k.n, 0))
+                                   / nullif(k.s / nullif(k.n, 0), 0)::float8 END,
+               CASE WHEN b.op IS NULL THEN NULL WHEN $1 = 'week' THEN (b.op - k.p) / 7
+                    ELSE (((extract(year FROM b.op) * 12 + extract(month FROM b.op))
+                          - (extract(year FROM k.p) * 12 + extract(month FROM k.p)))::integer
+                          / CASE $1 WHEN 'quarter' THEN 3 ELSE 1 END) END::integer
+        FROM cost k LEFT JOIN revenue r ON r.p = k.p AND r.ch = k.ch LEFT JOIN payback b ON b.p = k.p AND b.ch = k.ch
+        ORDER BY k.p, k.ch$q$,
+        customer_col, order_date_col,
+        CASE WHEN amount_col IS NULL THEN 'NULL::numeric' ELSE format('%I', amount_col) END,
+        CASE WHEN order_channel_col IS NULL THEN 'NULL::text' ELSE format('%I::text', order_channel_col) END,
+        orders, amount_col, coalesce(key_type, 'bigint'), amount_col IS NOT NULL, value_sql,
+        spend_date_col,
+        CASE WHEN spend_channel_col IS NULL THEN 'NULL::text' ELSE format('%I::text', spend_channel_col) END,
+        spend_amount_col, spend, spend_channel_col IS NOT NULL, amount_col IS NOT NULL AND with_clv)
+    USING period, margin, clv_months, coalesce(allow_unconverged, false);
+END
+$$;
+COMMENT ON FUNCTION crm.acquisition_cost(regclass, name, name, regclass, name, name, name, text, name, name, double precision, boolean, integer, boolean) IS
+'Customer acquisition cost per period (week, month or quarter) and, with spend_channel_col and order_channel_col, per '
+'channel: marketing spend, new customers (first order in the period, through the channel of that order), CAC = spend / new '
+'customers; with amount_col also the cohort''s revenue to date, avg_value = (revenue x margin + CLV from the BG/NBD and '
+'Gamma-Gamma models over clv_months, unless with_clv is false) per new customer, the CLV:CAC ratio and the payback period (periods after the '
+'first until the cohort''s cumulative revenue x margin per customer reaches the CAC; NULL when not yet). Negative spend '
+'is an error.';
+
+-------------------------------------------------------------------------------
 -- Customer profile: one tagged row per customer with a next best action
 -- (docs/profile.md). Tags and actions come from editable rule tables.
 -------------------------------------------------------------------------------

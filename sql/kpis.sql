@@ -140,3 +140,68 @@ SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer',
 SELECT count(*) AS empty_flow FROM crm.customer_flow('cohort_empty_flow', 'customer', 'ordered_on');
 SELECT * FROM crm.customer_rates('cohort_empty_flow', 'customer', 'ordered_on', '2024-01-01', '2024-02-01');
 DROP TABLE flow_orders, cohort_big_flow, cohort_empty_flow;
+
+-- Acquisition cost by hand (docs/kpis.md): spend in January 100 (search) + 50 (social), February 90 (search),
+-- March 30 (social). a: first order 3 Jan (search), then 40 in Feb, 60 in Mar; b: 25 Jan (social) and 28 Jan;
+-- c: 2 Feb; e: 5 Feb and 100 on 20 Mar; d: 5 Mar. January: 150 / 2 new = 75, the cohort's revenue
+-- 35 + 40 + 60 = 135 < 150: not paid back. February: 90 / 2 = 45, revenue 60 in February, 160 by March:
+-- paid back one period after. March: 30 / 1, revenue 200 in its own month: payback 0.
+-- avg_value (with_clv => false) = revenue x margin / new customers.
+CREATE TABLE cac_spend (day date, channel text, amount numeric);
+INSERT INTO cac_spend VALUES ('2024-01-05', 'search', 100), ('2024-01-20', 'social', 50), ('2024-02-10', 'search', 90),
+                             ('2024-03-01', 'social', 30), ('2024-03-02', 'social', NULL);
+CREATE TABLE cac_orders (customer int, ordered_on date, amount numeric, channel text);
+INSERT INTO cac_orders VALUES (1, '2024-01-03', 20, 'search'), (1, '2024-02-15', 40, 'search'), (1, '2024-03-10', 60, 'search'),
+    (2, '2024-01-25', 10, 'social'), (2, '2024-01-28', 5, 'search'), (3, '2024-02-02', 50, 'search'),
+    (4, '2024-03-05', 200, 'social'), (5, '2024-02-05', 10, 'search'), (5, '2024-03-20', 100, 'social'),
+    (NULL, '2024-03-05', 1, 'social');
+SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', 'amount',
+                                   with_clv => false);
+-- Half the revenue is margin: January's cohort earns 67.5 of 150 by March, February's 80 of 90; March's
+-- d still pays back at once.
+SELECT period_start, cac, avg_value, payback_periods
+FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', 'amount',
+                          margin => 0.5, with_clv => false);
+-- Per channel: a new customer belongs to the channel of their first order (b: social, not search).
+SELECT period_start, channel, marketing_spend, new_customers, cac
+FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on',
+                          spend_channel_col => 'channel', order_channel_col => 'channel');
+-- Quarterly, without amounts: CAC only.
+SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', period => 'quarter');
+-- Errors.
+INSERT INTO cac_spend VALUES ('2024-03-03', 'social', -5);
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on')$$);
+DELETE FROM cac_spend WHERE amount < 0;
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', period => 'year')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', spend_channel_col => 'channel')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', margin => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', NULL, 'cac_orders', 'customer', 'ordered_on')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'cost', 'cac_orders', 'customer', 'ordered_on')$$);
+-- Four customers cannot identify the CLV models: with_clv (the default) says so.
+SELECT sqlstate_of($$SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_orders', 'customer', 'ordered_on', 'amount')$$) LIKE '22023%' AS clv_needs_more_customers;
+-- With the CLV models (the default), avg_value = (revenue x margin + the cohort's CLVs from crm.clv_analyze)
+-- per new customer, on 400 generated customers whose BG/NBD fit converges.
+CREATE TABLE cac_many AS
+WITH draws AS (
+    SELECT c, k, abs(hashint4(c * 3)) % 300 AS start_day,
+           floor(-ln((1 + abs(hashint4(c * 13)) % 9973) / 9974.0) * 6)::int AS lifetime_orders,
+           ceil(-ln((1 + abs(hashint4(c * 1000 + k)) % 9973) / 9974.0) * (3 + abs(hashint4(c * 7)) % 80))::int AS gap,
+           round((10 + abs(hashint4(c * 11)) % 150 + abs(hashint4(c * 1000 + k + 7)) % 40)::numeric, 2) AS amount
+    FROM generate_series(1, 400) c, generate_series(0, 60) k),
+days AS (
+    SELECT c, k, lifetime_orders, amount,
+           start_day + sum(CASE WHEN k = 0 THEN 0 ELSE gap END) OVER (PARTITION BY c ORDER BY k) AS day
+    FROM draws)
+SELECT c AS customer, date '2023-01-01' + day::int AS ordered_on, amount FROM days WHERE k <= lifetime_orders AND day <= 730;
+WITH ours AS (SELECT * FROM crm.acquisition_cost('cac_spend', 'day', 'amount', 'cac_many', 'customer', 'ordered_on',
+                                                 'amount', 'quarter', margin => 0.4)),
+     firsts AS (SELECT customer, date_trunc('quarter', min(ordered_on))::date AS q FROM cac_many GROUP BY 1),
+     plain AS (SELECT f.q, count(*) AS n,
+                      (0.4 * (SELECT sum(amount) FROM cac_many o JOIN firsts g USING (customer) WHERE g.q = f.q)::float8
+                       + sum(v.clv)) / count(*) AS value
+               FROM firsts f JOIN crm.clv_analyze('cac_many', 'customer', 'ordered_on', 'amount', margin => 0.4) v
+                 ON v.customer_key = f.customer
+               GROUP BY f.q)
+SELECT count(*) AS quarters, count(*) FILTER (WHERE o.new_customers = p.n AND abs(o.avg_value - p.value) < 1e-9 * p.value) AS matching
+FROM ours o JOIN plain p ON p.q = o.period_start;
+DROP TABLE cac_spend, cac_orders, cac_many;
