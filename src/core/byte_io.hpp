@@ -90,6 +90,8 @@ constexpr std::uint8_t purchase_history = 0x4F; // 'O' (one customer's orders)
 constexpr std::uint8_t basket_rows = 0x54;      // 'T' (transactions)
 constexpr std::uint8_t basket_rules_state = 0x51; // 'Q'
 constexpr std::uint8_t survey_counts = 0x4E;    // 'N'
+constexpr std::uint8_t tree_model = 0x5A;       // 'Z'
+constexpr std::uint8_t tree_rows = 0x58;        // 'X'
 }
 
 // The name of a known tag's value, or nullptr.
@@ -111,6 +113,8 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::basket_rows: return "market-basket rows partial state";
         case tags::basket_rules_state: return "crm.association_rules_agg partial state";
         case tags::survey_counts: return "crm.nps / crm.csat partial state";
+        case tags::tree_model: return "decision tree model";
+        case tags::tree_rows: return "decision tree training rows";
         default: return nullptr;
     }
 }
