@@ -20,8 +20,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 template <class A, class B>
 void check_lengths(const A& a, const B& b, const char* what) {
     if (a.size() != b.size())
-        throw_invalid(std::string(what) + ": " + std::to_string(a.size()) + " scores but " +
-                      std::to_string(b.size()) + " labels");
+        throw_invalid(std::string(what) + ": the two arrays differ in length (" + std::to_string(a.size()) +
+                      " and " + std::to_string(b.size()) + ")");
 }
 
 void check_not_nan(const std::vector<double>& v, const char* what) {

@@ -84,10 +84,14 @@ struct TreeOptions {
     double class_weight_true = 1.0;  // weight of label true / false rows (classification); > 0, finite
     double class_weight_false = 1.0;
     int n_trees = 0;                // 0 = one plain CART tree on all rows; >= 1 = random forest of n_trees
-    int max_features = 0;           // features tried per split, 0..dims: 0 = all (forest: floor(sqrt(dims)), at least 1)
+    // Features tried per split, 0..dims: 0 = all (forest: floor(sqrt(dims)), at
+    // least 1, scikit-learn's classifier default; its regressor tries all
+    // features by default, so pass dims to compare with it).
+    int max_features = 0;
     bool bootstrap = true;          // forest only
     std::uint64_t seed = 0;
     int threads = 2;                // forest: trees fitted on this many threads (1 = serial); results identical whatever the number
+                                    // (a single tree is grown on the calling thread)
     std::vector<std::string> feature_names;  // optional, size dims when given
 };
 
