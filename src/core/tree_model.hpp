@@ -24,6 +24,10 @@
 //    when its best split's decrease W_t / W * (imp - W_R / W_t * imp_R -
 //    W_L / W_t * imp_L) + DBL_EPSILON < min_impurity_decrease, with W the
 //    weighted rows of the whole tree (scikit-learn's formula).
+//  - max_features < dims: each node draws features without replacement until
+//    max_features were drawn and one of them varies among the node's rows
+//    (scikit-learn's rule), then scans those in index order. A single tree
+//    draws from start_generator(seed, 0) (kmeans_random.hpp).
 //  - Differences from scikit-learn: it trains on float32 copies of the
 //    features (here every double counts) and treats values within 1e-7 of
 //    each other as equal (here only equal values are); for max_features <
