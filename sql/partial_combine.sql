@@ -55,7 +55,10 @@ UNION ALL SELECT 'kmeans_step', crm.kmeans_step_partial(ARRAY[x, y], (SELECT crm
 UNION ALL SELECT 'temp_fit', crm.temp_fit_partial(ts, temp) FROM pc
 UNION ALL SELECT 'time_above', crm.time_above_partial(ts, temp, 8) FROM pc
 UNION ALL SELECT 'time_below', crm.time_below_partial(ts, temp, 8) FROM pc
-UNION ALL SELECT 'mean_kinetic_temperature', crm.mean_kinetic_temperature_partial(ts, temp) FROM pc;
+UNION ALL SELECT 'mean_kinetic_temperature', crm.mean_kinetic_temperature_partial(ts, temp) FROM pc
+UNION ALL SELECT 'nps', crm.nps_partial((x::integer % 11)::float8) FROM pc
+UNION ALL SELECT 'csat', crm.csat_partial((x::integer % 5 + 1)::float8) FROM pc
+UNION ALL SELECT 'tree_fit', crm.tree_fit_partial(ARRAY[x, y], treated, crm.tree_options(max_depth => 2)) FROM pc;
 SELECT c.agg AS combine, string_agg(p.agg || '=' || split_part(sqlstate_of(format(
            'SELECT crm.%s_combine(state) FROM pc_states WHERE agg = %L', c.agg, p.agg)), ':', 1), ', ' ORDER BY p.agg) AS outcomes
 FROM pc_states c, pc_states p GROUP BY c.agg ORDER BY c.agg;

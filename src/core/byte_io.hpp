@@ -92,6 +92,8 @@ constexpr std::uint8_t basket_rules_state = 0x51; // 'Q'
 constexpr std::uint8_t survey_counts = 0x4E;    // 'N'
 constexpr std::uint8_t tree_model = 0x5A;       // 'Z'
 constexpr std::uint8_t tree_rows = 0x58;        // 'X'
+constexpr std::uint8_t tree_fit_state = 0x59;   // 'Y'
+constexpr std::uint8_t binary_metrics_state = 0x41;  // 'A' (AUC)
 }
 
 // The name of a known tag's value, or nullptr.
@@ -115,6 +117,8 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::survey_counts: return "crm.nps / crm.csat partial state";
         case tags::tree_model: return "decision tree model";
         case tags::tree_rows: return "decision tree training rows";
+        case tags::tree_fit_state: return "crm.tree_fit partial state";
+        case tags::binary_metrics_state: return "crm.binary_metrics partial state";
         default: return nullptr;
     }
 }

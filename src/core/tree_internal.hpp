@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "byte_io.hpp"
 #include "errors.hpp"
 #include "interrupts.hpp"
 #include "tree_model.hpp"
@@ -108,6 +109,13 @@ const TreeNode& leaf_of(const DecisionTree& tree, const double* x);
 // Normalised mean-decrease-in-impurity of one tree: dims values summing to 1,
 // or all zero for a root-only tree (tree_model.cpp).
 std::vector<double> tree_importance(const DecisionTree& tree, int dims);
+
+// The options' bytes (without feature_names), shared by the model and the
+// aggregate state (tree_model.cpp); bad bytes are 22P03.
+void write_options(ByteWriter& w, const TreeOptions& options);
+TreeOptions read_options(ByteReader& r);
+int read_int(ByteReader& r);
+bool read_bool(ByteReader& r);
 
 // Name of 0-based feature j: the given name or "feature j+1".
 std::string feature_label(const std::vector<std::string>& names, int j);

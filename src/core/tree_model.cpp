@@ -98,6 +98,10 @@ std::string condition(const TreeModel& m, const DecisionTree& tree, const std::v
     return text;
 }
 
+}  // namespace
+
+namespace tree_detail {
+
 void write_options(ByteWriter& w, const TreeOptions& o) {
     w.u32(static_cast<std::uint32_t>(o.max_depth));
     w.u32(static_cast<std::uint32_t>(o.min_samples_split));
@@ -143,6 +147,15 @@ TreeOptions read_options(ByteReader& r) {
     o.threads = read_int(r);
     return o;
 }
+
+}  // namespace tree_detail
+
+namespace {
+
+using tree_detail::read_bool;
+using tree_detail::read_int;
+using tree_detail::read_options;
+using tree_detail::write_options;
 
 void check_node(const TreeNode& node, std::size_t id, std::size_t count, int dims, bool regression) {
     const std::string at = " at node " + std::to_string(id);

@@ -1,4 +1,6 @@
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,42 @@ std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const c
     return to_vector(array, argname, has_null_elements);
 }
 
+std::vector<double> float8_array_with_missing(FunctionCallInfo fcinfo, int argno, const char* argname) {
+    struct Raw {
+        int ndim = 0;
+        int n = 0;
+        Datum* elems = nullptr;
+        bool* nulls = nullptr;
+        bool float8 = true;
+    };
+    const Raw raw = pg_guard([fcinfo, argno] {
+        Raw r;
+        ArrayType* a = PG_GETARG_ARRAYTYPE_P(argno);
+        r.ndim = ARR_NDIM(a);
+        r.float8 = ARR_ELEMTYPE(a) == FLOAT8OID;
+        if (r.float8 && r.ndim <= 1)
+            deconstruct_array(a, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &r.elems, &r.nulls, &r.n);
+        return r;
+    });
+    if (raw.ndim > 1)
+        throw_invalid(std::string(argname) + " must be a one-dimensional array, got " + std::to_string(raw.ndim) +
+                      " dimensions");
+    if (!raw.float8) throw_invalid(std::string(argname) + " must be a float8 array");
+    std::vector<double> out(static_cast<std::size_t>(raw.n));
+    for (int i = 0; i < raw.n; ++i) {
+        if (raw.nulls[i]) {
+            out[static_cast<std::size_t>(i)] = std::numeric_limits<double>::quiet_NaN();
+            continue;
+        }
+        const double v = DatumGetFloat8(raw.elems[i]);
+        if (!std::isfinite(v))
+            throw_invalid(std::string(argname) + " must not contain NaN or Infinity (element " + std::to_string(i + 1) +
+                              "); a NULL element is a missing value");
+        out[static_cast<std::size_t>(i)] = v;
+    }
+    return out;
+}
+
 std::vector<double> float8_array_from_datum(Datum datum, const char* what) {
     ArrayType* array = pg_guard([datum] { return DatumGetArrayTypeP(datum); });
     return to_vector(array, what);
@@ -69,6 +107,30 @@ std::string text_from_datum(Datum datum) {
 std::string name_arg(FunctionCallInfo fcinfo, int argno) {
     const Name n = PG_GETARG_NAME(argno);
     return std::string(NameStr(*n), strnlen(NameStr(*n), NAMEDATALEN));
+}
+
+std::vector<std::string> text_array_from_datum(Datum datum, const char* what) {
+    struct Raw {
+        int n = 0;
+        Datum* elems = nullptr;
+        bool* nulls = nullptr;
+        int ndim = 0;
+    };
+    const Raw raw = pg_guard([datum] {
+        Raw r;
+        ArrayType* a = DatumGetArrayTypeP(datum);
+        r.ndim = ARR_NDIM(a);
+        deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &r.elems, &r.nulls, &r.n);
+        return r;
+    });
+    if (raw.ndim > 1) throw_invalid(std::string(what) + " must be a one-dimensional array");
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(raw.n));
+    for (int i = 0; i < raw.n; ++i) {
+        if (raw.nulls[i]) throw_error(ErrorKind::NullValueNotAllowed, std::string(what) + " must not contain NULL");
+        out.push_back(text_from_datum(raw.elems[i]));
+    }
+    return out;
 }
 
 Datum float8_array_datum(const std::vector<double>& values) {

@@ -15,10 +15,18 @@ namespace crm::pg {
 std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const char* argname,
                                      bool* has_null_elements = nullptr);
 
+// A float8[] argument whose NULL elements are missing values: they come back
+// as NaN. A NaN or infinite element is 22023 (only NULL means missing), a
+// multi-dimensional array 22023.
+std::vector<double> float8_array_with_missing(FunctionCallInfo fcinfo, int argno, const char* argname);
+
 // A text (or name) argument as a string.
 std::string text_arg(FunctionCallInfo fcinfo, int argno);
 std::string text_from_datum(Datum datum);
 std::string name_arg(FunctionCallInfo fcinfo, int argno);
+
+// A text[] Datum as strings; NULL elements (22004) and more than one dimension (22023) are errors naming `what`.
+std::vector<std::string> text_array_from_datum(Datum array, const char* what);
 
 Datum float8_array_datum(const std::vector<double>& values);
 Datum text_datum(const std::string& value);

@@ -81,30 +81,6 @@ struct OptionsCache {
     bool ready = false;
 };
 
-std::vector<std::string> text_array_from_datum(Datum datum) {
-    struct Raw {
-        int n;
-        Datum* elems;
-        bool* nulls;
-        int ndim;
-    };
-    const Raw raw = pg_guard([datum] {
-        Raw r{0, nullptr, nullptr, 0};
-        ArrayType* a = DatumGetArrayTypeP(datum);
-        r.ndim = ARR_NDIM(a);
-        deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &r.elems, &r.nulls, &r.n);
-        return r;
-    });
-    if (raw.ndim > 1) crm::throw_invalid("feature_names must be a one-dimensional array");
-    std::vector<std::string> out;
-    for (int i = 0; i < raw.n; ++i) {
-        if (raw.nulls[i]) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "feature_names must not contain NULL");
-        const text* t = reinterpret_cast<const text*>(DatumGetPointer(raw.elems[i]));
-        out.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    }
-    return out;
-}
-
 // crm.kmeans_options(k, seed, n_init, max_iter, tol, scale, feature_names, sample_size, verbose)
 void decode_options(HeapTupleHeader row, OptionsCache& out) {
     bool null = false;
@@ -127,7 +103,7 @@ void decode_options(HeapTupleHeader row, OptionsCache& out) {
         o.scale = crm::parse_scaling(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
     }
     d = field(7);
-    if (!null) o.feature_names = text_array_from_datum(d);
+    if (!null) o.feature_names = crm::pg::text_array_from_datum(d, "feature_names");
     d = field(8);
     out.sample_size = null ? 0 : DatumGetInt64(d);
     d = field(9);
@@ -191,7 +167,7 @@ CRM_FUNCTION(crm_kmeans_options) {
     if (!PG_ARGISNULL(3)) o.max_iter = PG_GETARG_INT32(3);
     if (!PG_ARGISNULL(4)) o.tol = PG_GETARG_FLOAT8(4);
     if (!PG_ARGISNULL(5)) o.scale = crm::parse_scaling(crm::pg::text_arg(fcinfo, 5));
-    if (!PG_ARGISNULL(6)) o.feature_names = text_array_from_datum(PG_GETARG_DATUM(6));
+    if (!PG_ARGISNULL(6)) o.feature_names = crm::pg::text_array_from_datum(PG_GETARG_DATUM(6), "feature_names");
     const std::int64_t sample_size = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT64(7);
     if (!PG_ARGISNULL(7) && sample_size < 1)
         crm::throw_invalid("kmeans_options: sample_size must be at least 1 (NULL: no sampling), got " +

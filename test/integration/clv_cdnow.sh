@@ -23,12 +23,8 @@ fresh_database clv_cdnow
 work="$(mktemp -d)"
 chmod 755 "$work"
 trap 'rm -rf "$work"; "$PG_BIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $IT_DB" >/dev/null 2>&1 || true' EXIT
-failures=0
-check() {  # description, expected, actual
-  if [ "$2" = "$3" ]; then echo "  ok: $1"; else echo "  FAILED: $1 (expected '$2', got '$3')"; failures=$((failures + 1)); fi
-}
 
-tr -d '\r' <"$DATA" | awk 'NF == 5 { printf "%d,%s-%s-%s,%s\n", $2, substr($3,1,4), substr($3,5,2), substr($3,7,2), $5 }' >"$work/orders.csv"
+cdnow_sample_csv "$DATA" "$work/orders.csv"
 tr -d '\r' <"$SUMMARY" | awk 'NR > 1' >"$work/summary.csv"
 out="$(sql <<SQL
 CREATE TABLE cdnow_orders (customer int, ordered date, dollars numeric);

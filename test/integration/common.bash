@@ -20,3 +20,18 @@ fresh_database() {
 }
 
 sql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# One line per check; failures are counted in $failures (exit 1 at the end when non-zero).
+failures=0
+check() {  # description, expected, actual
+  if [ "$2" = "$3" ]; then echo "  ok: $1"; else echo "  FAILED: $1 (expected '$2', got '$3')"; failures=$((failures + 1)); fi
+}
+
+# The CDNOW files as CSV of (customer, YYYY-MM-DD, dollars): the 2,357-customer sample has five
+# whitespace columns (id, customer, date, CDs, dollars), the master file four with a header line.
+cdnow_sample_csv() {  # input, output
+  tr -d '\r' <"$1" | awk 'NF == 5 { printf "%d,%s-%s-%s,%s\n", $2, substr($3,1,4), substr($3,5,2), substr($3,7,2), $5 }' >"$2"
+}
+cdnow_master_csv() {  # input, output
+  tr -d '\r' <"$1" | awk 'NR > 1 && NF == 4 { printf "%d,%s-%s-%s,%s\n", $1, substr($2,1,4), substr($2,5,2), substr($2,7,2), $4 }' >"$2"
+}

@@ -23,13 +23,9 @@ fresh_database kpis_cdnow
 work="$(mktemp -d)"
 chmod 755 "$work"
 trap 'rm -rf "$work"; "$PG_BIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $IT_DB" >/dev/null 2>&1 || true' EXIT
-failures=0
-check() {  # description, expected, actual
-  if [ "$2" = "$3" ]; then echo "  ok: $1"; else echo "  FAILED: $1 (expected '$2', got '$3')"; failures=$((failures + 1)); fi
-}
 
 # Whitespace-separated with CRLF and a header: to CSV (customer, date, dollars).
-tr -d '\r' <"$DATA" | awk 'NR > 1 && NF == 4 { printf "%d,%s-%s-%s,%s\n", $1, substr($2,1,4), substr($2,5,2), substr($2,7,2), $4 }' >"$work/orders.csv"
+cdnow_master_csv "$DATA" "$work/orders.csv"
 out="$(sql <<SQL
 CREATE TABLE cdnow_orders (customer int, ordered date, dollars numeric);
 \copy cdnow_orders FROM '$work/orders.csv' WITH (FORMAT csv)
