@@ -464,9 +464,12 @@ std::size_t tree_fit_memory_estimate(std::size_t n, int dims, const TreeOptions&
                            rows * 2 * (sizeof(std::uint64_t) + sizeof(Row));
     // Per workspace: the columns, row stats, routing flags and partition scratch.
     const double workspace = columns + rows * (sizeof(RowStat) + 1 + sizeof(double) + sizeof(Row));
-    const double max_nodes = std::min(2 * rows, options.max_depth > 0 && options.max_depth < 40
-                                                    ? std::ldexp(2.0, options.max_depth)
-                                                    : 2 * rows);
+    // A leaf holds at least min_samples_leaf rows, so a tree has at most 2 n / min_samples_leaf nodes (and at
+    // most 2^(max_depth + 1)): a forest of 100 trees with leaves of 20 rows is not budgeted as 100 full trees.
+    const double leaf_bound = 2 * rows / std::max(1, options.min_samples_leaf) + 1;
+    const double max_nodes = std::min(leaf_bound, options.max_depth > 0 && options.max_depth < 40
+                                                      ? std::ldexp(2.0, options.max_depth)
+                                                      : leaf_bound);
     const double tree = max_nodes * sizeof(TreeNode);
     double total = 0;
     if (options.n_trees == 0) {
