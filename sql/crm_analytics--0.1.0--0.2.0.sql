@@ -1961,6 +1961,37 @@ INSERT INTO crm.profile_actions (priority, segment, tag, action, description) VA
 SELECT pg_catalog.pg_extension_config_dump('crm.profile_tag_rules', '');
 SELECT pg_catalog.pg_extension_config_dump('crm.profile_actions', '');
 
+-- A model's features as an array expression over the profile's numeric columns, by the model's
+-- feature names (k-means clusters and tree churn models alike).
+CREATE FUNCTION crm._profile_features(features text[], model_kind text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed constant text[] := ARRAY['recency_days', 'frequency', 'monetary', 'avg_order_value', 'tenure_days',
+                                     'r_score', 'f_score', 'm_score', 'p_alive', 'expected_purchases', 'clv'];
+    feature text;
+BEGIN
+    IF features IS NULL OR cardinality(features) = 0 THEN
+        RAISE EXCEPTION 'customer_profile: the % has no feature names', model_kind
+            USING ERRCODE = '22023',
+                  HINT = 'Fit it with feature_names naming profile columns, e.g. ARRAY[''recency_days'', ''frequency'', ''monetary''].';
+    END IF;
+    FOREACH feature IN ARRAY features LOOP
+        IF feature IS NULL OR NOT (feature = ANY (allowed)) THEN
+            RAISE EXCEPTION 'customer_profile: the %''s feature "%" is not a profile column', model_kind, feature
+                USING ERRCODE = '42703', HINT = 'Features may be ' || array_to_string(allowed, ', ') || '.';
+        END IF;
+    END LOOP;
+    RETURN (SELECT format('ARRAY[%s]::double precision[]', string_agg(format('%I', x), ', ' ORDER BY n))
+            FROM unnest(features) WITH ORDINALITY u(x, n));
+END
+$$;
+COMMENT ON FUNCTION crm._profile_features(text[], text) IS
+'The array expression of a model''s features over crm.customer_profile''s columns; 22023 / 42703 for a model whose '
+'feature names are missing or not profile columns (internal).';
+
 CREATE FUNCTION crm.customer_profile_typed(
     orders regclass, customer_col name, date_col name, amount_col name, key_type anyelement,
     as_of date DEFAULT NULL,
@@ -1969,7 +2000,8 @@ CREATE FUNCTION crm.customer_profile_typed(
     months integer DEFAULT 12,
     time_unit text DEFAULT 'week',
     value_tiers double precision[] DEFAULT '{0.2,0.5}',
-    allow_unconverged boolean DEFAULT false)
+    allow_unconverged boolean DEFAULT false,
+    churn_model crm.tree_model DEFAULT NULL)
 RETURNS TABLE (
     customer_key anyelement,
     recency_days integer,
@@ -1986,6 +2018,7 @@ RETURNS TABLE (
     cluster integer,
     cluster_name text,
     p_alive double precision,
+    stay_probability double precision,
     expected_purchases double precision,
     clv double precision,
     churn_risk text,
@@ -1996,13 +2029,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     cutoff date;
-    features text[];
-    feature text;
     cluster_sql text := 'NULL::integer';
+    stay_sql text := 'NULL::double precision';
     tags_sql text;
     action_sql text;
-    allowed constant text[] := ARRAY['recency_days', 'frequency', 'monetary', 'avg_order_value', 'tenure_days',
-                                     'r_score', 'f_score', 'm_score', 'p_alive', 'expected_purchases', 'clv'];
 BEGIN
     IF orders IS NULL OR customer_col IS NULL OR date_col IS NULL OR amount_col IS NULL OR months IS NULL
        OR time_unit IS NULL OR value_tiers IS NULL THEN
@@ -2026,24 +2056,21 @@ BEGIN
         RAISE EXCEPTION 'customer_profile: as_of must be finite' USING ERRCODE = '22023';
     END IF;
 
-    -- The cluster: the model's features by name, from the profile's numeric columns.
+    -- The cluster and the tree's probability that the customer stays: each model's features by name, from
+    -- the profile's numeric columns.
     IF kmeans_model IS NOT NULL THEN
-        features := (crm.kmeans_info(kmeans_model)).feature_names;
-        IF features IS NULL OR cardinality(features) = 0 THEN
-            RAISE EXCEPTION 'customer_profile: the k-means model has no feature names'
-                USING ERRCODE = '22023',
-                      HINT = 'Fit it with crm.kmeans_options(..., feature_names => ARRAY[''recency_days'', ''frequency'', ''monetary'']).';
+        cluster_sql := format('(SELECT CASE WHEN array_position(f.v, NULL) IS NULL THEN crm.kmeans_assign($3, f.v) END '
+                              'FROM (SELECT %s AS v) f)',
+                              crm._profile_features((crm.kmeans_info(kmeans_model)).feature_names, 'k-means model'));
+    END IF;
+    IF churn_model IS NOT NULL THEN
+        IF (crm.tree_info(churn_model)).kind <> 'classification' THEN
+            RAISE EXCEPTION 'customer_profile: churn_model must be a classification tree or forest (true = stays)'
+                USING ERRCODE = '22023';
         END IF;
-        FOREACH feature IN ARRAY features LOOP
-            IF NOT (feature = ANY (allowed)) THEN
-                RAISE EXCEPTION 'customer_profile: the k-means model''s feature "%" is not a profile column', feature
-                    USING ERRCODE = '42703', HINT = 'Features may be ' || array_to_string(allowed, ', ') || '.';
-            END IF;
-        END LOOP;
-        SELECT format('CASE WHEN array_position(f.v, NULL) IS NULL THEN crm.kmeans_assign($3, f.v) END'),
-               string_agg(format('%I', x), ', ')
-        INTO cluster_sql, feature FROM unnest(features) x;
-        cluster_sql := format('(SELECT %s FROM (SELECT ARRAY[%s]::double precision[] AS v) f)', cluster_sql, feature);
+        -- A NULL feature is a missing value to the tree.
+        stay_sql := format('crm.tree_predict($10, %s)',
+                           crm._profile_features((crm.tree_info(churn_model)).feature_names, 'churn model'));
     END IF;
 
     -- Tags and the next best action, from the rule tables. Each rule is recompiled here from its text (the
@@ -2079,27 +2106,31 @@ BEGIN
                    c.p_alive, c.expected_purchases, c.clv, c.churn_risk
             FROM r LEFT JOIN c ON c.customer_key = r.customer_key),
         k AS (
-            SELECT b.*, %4$s AS cluster FROM b),
+            SELECT b.*, %4$s AS cluster, %7$s AS stay_probability FROM b),
         named AS (
             SELECT k.customer_key, k.recency_days, k.frequency, k.monetary, k.avg_order_value, k.tenure_days,
                    k.r_score, k.f_score, k.m_score, k.rfm_cell, k.segment, k.value_tier, k.cluster,
                    coalesce($9[k.cluster], n.name) AS cluster_name,
-                   k.p_alive, k.expected_purchases, k.clv, k.churn_risk
+                   k.p_alive, k.stay_probability, k.expected_purchases, k.clv,
+                   CASE WHEN $10 IS NULL THEN k.churn_risk
+                        ELSE crm.churn_risk(k.stay_probability, k.expected_purchases) END AS churn_risk
             FROM k LEFT JOIN (SELECT * FROM crm.kmeans_cluster_names($3)) n ON n.cluster = k.cluster),
         t AS (
             SELECT named.*, %5$s AS tags FROM named)
         SELECT t.*, %6$s FROM t$q$,
-        customer_col, date_col, amount_col, cluster_sql, tags_sql, action_sql)
+        customer_col, date_col, amount_col, cluster_sql, tags_sql, action_sql, stay_sql)
     USING orders, key_type, kmeans_model, cutoff, time_unit, months, coalesce(allow_unconverged, false),
-          value_tiers, cluster_names;
+          value_tiers, cluster_names, churn_model;
 END
 $$;
-COMMENT ON FUNCTION crm.customer_profile_typed(regclass, name, name, name, anyelement, date, crm.kmeans_model, text[], integer, text, double precision[], boolean) IS
+COMMENT ON FUNCTION crm.customer_profile_typed(regclass, name, name, name, anyelement, date, crm.kmeans_model, text[], integer, text, double precision[], boolean, crm.tree_model) IS
 'One row per customer: RFM values, scores and segment, average order value, tenure, value tier (top value_tiers[1] of '
 'customers by CLV high, up to value_tiers[2] medium, the rest low), cluster and cluster name when kmeans_model is given '
 '(names from crm.kmeans_cluster_names unless cluster_names overrides them), P(alive), expected purchases, CLV, churn '
-'risk, tags from crm.profile_tag_rules and the next best action from crm.profile_actions. as_of defaults to the last '
-'order date; orders after it are ignored. Customer keys in the type of key_type.';
+'risk, tags from crm.profile_tag_rules and the next best action from crm.profile_actions. With churn_model (a '
+'classification tree or forest over profile columns, true = the customer stays) stay_probability is its prediction '
+'and the churn-risk tier uses it in place of P(alive). as_of defaults to the last order date; orders after it are '
+'ignored. Customer keys in the type of key_type.';
 
 CREATE FUNCTION crm.customer_profile(
     orders regclass, customer_col name, date_col name, amount_col name,
@@ -2109,19 +2140,21 @@ CREATE FUNCTION crm.customer_profile(
     months integer DEFAULT 12,
     time_unit text DEFAULT 'week',
     value_tiers double precision[] DEFAULT '{0.2,0.5}',
-    allow_unconverged boolean DEFAULT false)
+    allow_unconverged boolean DEFAULT false,
+    churn_model crm.tree_model DEFAULT NULL)
 RETURNS TABLE (
     customer_key bigint, recency_days integer, frequency bigint, monetary double precision,
     avg_order_value double precision, tenure_days integer, r_score integer, f_score integer, m_score integer,
     rfm_cell text, segment text, value_tier text, cluster integer, cluster_name text, p_alive double precision,
-    expected_purchases double precision, clv double precision, churn_risk text, tags text[], next_best_action text)
+    stay_probability double precision, expected_purchases double precision, clv double precision, churn_risk text,
+    tags text[], next_best_action text)
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM crm.customer_profile_typed(orders, customer_col, date_col, amount_col, NULL::bigint, as_of,
                                              kmeans_model, cluster_names, months, time_unit, value_tiers,
-                                             allow_unconverged)
+                                             allow_unconverged, churn_model)
 $$;
-COMMENT ON FUNCTION crm.customer_profile(regclass, name, name, name, date, crm.kmeans_model, text[], integer, text, double precision[], boolean) IS
+COMMENT ON FUNCTION crm.customer_profile(regclass, name, name, name, date, crm.kmeans_model, text[], integer, text, double precision[], boolean, crm.tree_model) IS
 'crm.customer_profile_typed with integer customer keys (as bigint): one tagged row per customer with a next best action '
 '(docs/profile.md).';

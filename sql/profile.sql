@@ -130,6 +130,31 @@ FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount
                           kmeans_model => (SELECT m FROM profile_model), cluster_names => ARRAY['gold', 'silver', 'bronze'])
 GROUP BY 1 ORDER BY 1;
 
+-- A churn model (a tree over profile columns, true = stays): stay_probability is its prediction and the
+-- churn-risk tier uses it in place of P(alive). Trained on the first half of 2024: did the customer order
+-- again after 30 June?
+CREATE TABLE profile_churn_tree AS
+SELECT crm.tree_fit(ARRAY[p.recency_days, p.frequency, p.monetary]::float8[],
+                    EXISTS (SELECT 1 FROM profile_orders o WHERE o.customer_id = p.customer_key AND o.ordered_on > '2024-06-30'),
+                    crm.tree_options(max_depth => 3, min_samples_leaf => 10,
+                                     feature_names => ARRAY['recency_days', 'frequency', 'monetary'])) AS m
+FROM crm.rfm_analyze('profile_orders', 'customer_id', 'ordered_on', 'amount', as_of => '2024-06-30 23:59') p;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE p.stay_probability = crm.tree_predict(t.m, ARRAY[p.recency_days, p.frequency, p.monetary]::float8[]))
+         AS tree_probability,
+       count(*) FILTER (WHERE p.churn_risk = crm.churn_risk(p.stay_probability, p.expected_purchases)) AS tier_from_tree,
+       count(*) FILTER (WHERE p.churn_risk IS DISTINCT FROM q.churn_risk) > 0 AS tiers_changed
+FROM profile_churn_tree t,
+     crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', as_of => '2024-12-31',
+                          churn_model => (SELECT m FROM profile_churn_tree)) p
+JOIN profile q ON q.customer_key = p.customer_key;
+SELECT count(*) FILTER (WHERE stay_probability IS NULL) AS without_model FROM profile;
+SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount',
+    churn_model => (SELECT crm.regression_tree_fit(ARRAY[x], x, crm.tree_options(feature_names => ARRAY['clv'])) FROM generate_series(1, 10) x))$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount',
+    churn_model => (SELECT crm.tree_fit(ARRAY[x], x > 5, crm.tree_options(feature_names => ARRAY['age'])) FROM generate_series(1, 10) x))$$);
+DROP TABLE profile_churn_tree;
+
 -- Any key type, via the _typed form.
 CREATE TABLE profile_orders_text AS SELECT 'c' || customer_id AS customer, ordered_on, amount FROM profile_orders;
 SELECT count(*) AS text_keys, count(*) FILTER (WHERE customer_key LIKE 'c%') AS prefixed

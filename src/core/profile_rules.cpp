@@ -270,6 +270,7 @@ const std::vector<RuleColumn>& profile_rule_columns() {
         {"rfm_cell", RuleColumnType::Text},         {"segment", RuleColumnType::Text},
         {"value_tier", RuleColumnType::Text},       {"cluster", RuleColumnType::Number},
         {"cluster_name", RuleColumnType::Text},     {"p_alive", RuleColumnType::Number},
+        {"stay_probability", RuleColumnType::Number},
         {"expected_purchases", RuleColumnType::Number}, {"clv", RuleColumnType::Number},
         {"churn_risk", RuleColumnType::Text},
     };
