@@ -37,6 +37,8 @@ FROM (VALUES (1.0::float8, 1.0::float8), (2, 2), (3, 3), (10, 10), (11, 12), (12
 -- min_samples_leaf stops splits; a constant feature gives one leaf.
 SELECT (crm.tree_info(crm.tree_fit(f, y, crm.tree_options(min_samples_leaf => 400)))).leaves AS big_leaves FROM tree_rows;
 SELECT (crm.tree_info(crm.tree_fit(ARRAY[1.0::float8], g % 2 = 0))).leaves AS constant_feature FROM generate_series(1, 10) g;
+-- One class only is an error: the label query is almost certainly wrong.
+SELECT sqlstate_of($$SELECT crm.tree_fit(ARRAY[g::float8], true) FROM generate_series(1, 10) g$$);
 
 -- Same rows, same model: in any order, split over parallel workers, or gathered on shards.
 SET max_parallel_workers_per_gather = 2;
@@ -86,7 +88,8 @@ SELECT sqlstate_of($$SELECT crm.tree_options(min_samples_leaf => 0)$$);
 SELECT sqlstate_of($$SELECT crm.tree_options(max_depth => 0)$$);
 SELECT sqlstate_of($$SELECT crm.tree_options(criterion => 'mse')$$);
 SELECT sqlstate_of($$SELECT crm.regression_tree_fit(ARRAY[1.0::float8], 1.0, crm.tree_options(criterion => 'gini'))$$);
-SELECT sqlstate_of($$SELECT crm.tree_fit(ARRAY[1.0::float8, 2.0], true, crm.tree_options(feature_names => ARRAY['only_one']))$$);
+SELECT sqlstate_of($$SELECT crm.tree_fit(f, y, crm.tree_options(feature_names => ARRAY['only_one']))
+                     FROM (VALUES (ARRAY[1.0::float8, 2.0], true), (ARRAY[2.0, 1.0], false)) t(f, y)$$);
 SELECT sqlstate_of($$SELECT crm.tree_predict(m, ARRAY[1.0]) FROM tree_model$$);
 SELECT sqlstate_of($$SELECT crm.tree_rules(m, 2) FROM tree_model$$);
 SELECT sqlstate_of($$SELECT '{"format": "crm.tree_model", "version": 9}'::crm.tree_model$$);
@@ -96,6 +99,7 @@ SELECT sqlstate_of($$SELECT crm.tree_fit_combine('\x00'::bytea)$$);
 SELECT sqlstate_of($$SELECT * FROM crm.tree_cross_validate('tree_flat', ARRAY['u'], 'y', folds => 1)$$);
 SELECT sqlstate_of($$SELECT crm.tree_fit_table('tree_flat', ARRAY['nope'], 'y')$$);
 -- NULL rows are skipped (NOTICE); no rows gives NULL.
-SELECT (crm.tree_info(crm.tree_fit(f, y))).samples FROM (VALUES (ARRAY[1.0::float8], true), (NULL, false), (ARRAY[2.0], NULL)) t(f, y);
+SELECT (crm.tree_info(crm.tree_fit(f, y))).samples
+FROM (VALUES (ARRAY[1.0::float8], true), (ARRAY[3.0], false), (NULL, false), (ARRAY[2.0], NULL)) t(f, y);
 SELECT crm.tree_fit(ARRAY[1.0::float8], true) IS NULL AS no_rows FROM generate_series(1, 0);
 DROP TABLE tree_rows, tree_model, weighted, tree_big, tree_flat;

@@ -246,6 +246,16 @@ CRM_FUNCTION(crm_tree_final) {
         });
     }
     if (!state->has_options || state->rows.size() == 0) PG_RETURN_NULL();
+    if (!state->regression) {
+        // One class only: every row would land in one leaf of probability 0 or 1, almost certainly a
+        // mistake in the label (a filter that kept one class, a join that lost the other).
+        std::size_t positives = 0;
+        for (const double y : state->rows.labels()) positives += y != 0.0 ? 1 : 0;
+        if (positives == 0 || positives == state->rows.size())
+            crm::throw_invalid(std::string("tree_fit: every label is ") + (positives == 0 ? "false" : "true") +
+                                   " (" + std::to_string(state->rows.size()) + " rows); a classifier needs both classes",
+                               "Check the query that builds the label.");
+    }
     const std::size_t need = fit_memory(*state);
     if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
     crm::pg::ProgressReport report;
