@@ -51,23 +51,25 @@ ModelBytes model_arg_bytes(FunctionCallInfo fcinfo, int argno) {
     return {b.data, b.size};
 }
 
-// A decoded model cached per call site; decoded again only when the bytes change.
+// A decoded model cached per call site, keyed by the argument's raw varlena
+// (a model read from a table is compressed; see same_raw_datum).
 struct ModelCache {
-    std::vector<std::uint8_t> bytes;
+    std::vector<std::uint8_t> raw;
+    std::vector<std::uint8_t> bytes;  // the decoded value's bytes (kmeans_step checks every row has the same model)
     std::optional<KMeansModel> model;
-    std::vector<double> features;  // reused buffer
-    std::vector<std::string> labels;
-    bool labels_ready = false;
 };
 
 const KMeansModel& cached_model(FunctionCallInfo fcinfo, int argno) {
     ModelCache& cache = crm::pg::fn_cache<ModelCache>(fcinfo);
+    if (crm::pg::same_raw_datum(fcinfo, argno, cache.raw) && cache.model) return *cache.model;
+    cache.model.reset();
     const ModelBytes b = model_arg_bytes(fcinfo, argno);
-    if (!cache.model || cache.bytes.size() != b.size || std::memcmp(cache.bytes.data(), b.data, b.size) != 0) {
-        cache.model.reset();
-        cache.labels_ready = false;
+    try {
         cache.model = KMeansModel::deserialize(b.data, b.size);
         cache.bytes.assign(b.data, b.data + b.size);
+    } catch (...) {
+        cache.raw.clear();  // a value that failed to decode is never a cache hit
+        throw;
     }
     return *cache.model;
 }

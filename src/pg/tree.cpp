@@ -41,11 +41,8 @@ constexpr const char* kFitName = "crm.tree_fit";
 
 Datum model_datum(const TreeModel& model) { return crm::pg::bytea_datum(model.serialize()); }
 
-// A decoded model cached per call site, keyed by the argument's raw varlena:
-// a stored forest is compressed or TOASTed, and detoasting it for every row
-// to compare bytes would cost more than the prediction (1 s for 2,357 rows of
-// a 100-tree forest). The raw form (a TOAST pointer, or the compressed bytes)
-// identifies the value as well and is compared without decompressing.
+// A decoded model cached per call site, keyed by the argument's raw varlena (a
+// stored forest is compressed; see same_raw_datum).
 struct ModelCache {
     std::vector<std::uint8_t> raw;
     std::optional<TreeModel> model;
@@ -53,14 +50,15 @@ struct ModelCache {
 
 const TreeModel& cached_model(FunctionCallInfo fcinfo, int argno) {
     ModelCache& cache = crm::pg::fn_cache<ModelCache>(fcinfo);
-    const auto* raw = reinterpret_cast<const std::uint8_t*>(DatumGetPointer(PG_GETARG_DATUM(argno)));
-    const std::size_t raw_size = VARSIZE_ANY(raw);
-    if (cache.model && cache.raw.size() == raw_size && std::memcmp(cache.raw.data(), raw, raw_size) == 0)
-        return *cache.model;
+    if (crm::pg::same_raw_datum(fcinfo, argno, cache.raw) && cache.model) return *cache.model;
     cache.model.reset();
     const crm::pg::ByteSpan b = crm::pg::bytea_arg(fcinfo, argno);
-    cache.model = TreeModel::deserialize(b.data, b.size);
-    cache.raw.assign(raw, raw + raw_size);
+    try {
+        cache.model = TreeModel::deserialize(b.data, b.size);
+    } catch (...) {
+        cache.raw.clear();  // a value that failed to decode is never a cache hit
+        throw;
+    }
     return *cache.model;
 }
 
