@@ -1277,8 +1277,8 @@ BEGIN
     IF period NOT IN ('week', 'month', 'quarter') THEN
         RAISE EXCEPTION 'customer_flow: period must be week, month or quarter, got "%"', period USING ERRCODE = '22023';
     END IF;
-    IF inactive_periods < 1 THEN
-        RAISE EXCEPTION 'customer_flow: inactive_periods must be at least 1, got %', inactive_periods
+    IF inactive_periods < 1 OR inactive_periods > 10000 THEN
+        RAISE EXCEPTION 'customer_flow: inactive_periods must be between 1 and 10000, got %', inactive_periods
             USING ERRCODE = '22023';
     END IF;
     PERFORM crm._require_relation(orders, 'customer_flow', 'orders');
@@ -1362,7 +1362,10 @@ BEGIN
     END IF;
     PERFORM crm._require_relation(orders, 'customer_rates', 'orders');
     IF churn_model IS NULL THEN
-        IF inactivity IS NULL OR inactivity <= interval '0' OR NOT isfinite(window_start - inactivity) THEN
+        IF inactivity IS NULL THEN
+            RAISE EXCEPTION 'customer_rates: inactivity must not be NULL without a churn_model' USING ERRCODE = '22004';
+        END IF;
+        IF inactivity <= interval '0' OR NOT isfinite(window_start - inactivity) THEN
             RAISE EXCEPTION 'customer_rates: inactivity must be a positive interval, got %', inactivity
                 USING ERRCODE = '22023';
         END IF;
@@ -1389,8 +1392,8 @@ BEGIN
                    max(day) FILTER (WHERE day < $1) AS last_before_start,
                    max(day) FILTER (WHERE day < $2) AS last_before_end,
                    count(*) FILTER (WHERE day >= $1 AND day < $2) AS in_window,
-                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $1 - 1, $6) END AS s_start,
-                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $2 - 1, $6) END AS s_end
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0::double precision, $1 - 1, $6) END AS s_start,
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0::double precision, $2 - 1, $6) END AS s_end
             FROM o GROUP BY customer),
         flags AS (
             SELECT first_day, in_window, coalesce(%4$s, false) AS at_start, coalesce(%5$s, false) AS at_end FROM per),
@@ -1477,7 +1480,7 @@ BEGIN
             RAISE EXCEPTION 'acquisition_cost: column "%" of relation % does not exist', customer_col, orders
                 USING ERRCODE = '42703';
         END IF;
-        value_sql := '(SELECT v.clv FROM clv v WHERE v.customer_key = f.customer)';
+        value_sql := 'v.clv';
     END IF;
     -- A customer is acquired in the period of their first order, through the channel of that order (the
     -- lowest channel on a tie). Spend and new customers meet per period (and channel); a period with
@@ -1490,12 +1493,12 @@ BEGIN
         firsts AS (
             SELECT DISTINCT ON (customer) customer, p, channel FROM o ORDER BY customer, ordered, channel),
         clv AS MATERIALIZED (
-            SELECT customer_key, clv FROM crm.clv_analyze_typed(%5$L::regclass, %1$L, %2$L, %6$L, NULL::%7$s,
+            SELECT customer_key, clv FROM crm.clv_analyze_typed(%5$L::regclass, %1$L::name, %2$L::name, %6$L::name, NULL::%7$s,
                                                                 months => $3, margin => $2, allow_unconverged => $4)
             WHERE %15$L),
         cohorts AS (
             SELECT f.p, coalesce(f.channel, '') AS ch, count(*) AS n, coalesce(sum(%9$s), 0) AS future
-            FROM firsts f GROUP BY 1, 2),
+            FROM firsts f LEFT JOIN clv v ON v.customer_key = f.customer GROUP BY 1, 2),  -- a join: clv has no index
         spent AS (
             SELECT date_trunc($1, %10$I)::date AS p, coalesce(%11$s, '') AS ch, sum(%12$I)::numeric AS s
             FROM %13$s WHERE %10$I IS NOT NULL AND %12$I IS NOT NULL GROUP BY 1, 2),
@@ -1804,11 +1807,17 @@ CREATE FUNCTION crm.tree_cross_validate(relation regclass, feature_cols name[], 
 RETURNS TABLE (fold integer, train_rows bigint, test_rows bigint, auc double precision, log_loss double precision,
                accuracy double precision, "precision" double precision, recall double precision)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+-- The folds hash the feature values' text: pin how a float8 prints, so they do not depend on the session.
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3
 AS $$
 DECLARE
     cols text;
     opts crm.tree_options := coalesce(options, crm.tree_options());
+    folded text;
+    model crm.tree_model;
+    n_train bigint;
+    m crm.binary_metrics;
 BEGIN
     IF relation IS NULL OR feature_cols IS NULL OR label_col IS NULL OR folds IS NULL OR seed IS NULL
        OR threshold IS NULL THEN
@@ -1831,31 +1840,40 @@ BEGIN
     -- seeded hash of their values and their rank among identical rows, and dealt round-robin. The rank
     -- scatters identical rows at random; without it they would sit side by side and be dealt evenly into
     -- every fold, which makes the estimate optimistic (by 0.013 AUC on the CDNOW churn task).
-    RETURN QUERY EXECUTE format($q$
+    folded := format($q$
         WITH s AS (
             SELECT ARRAY[%1$s]::double precision[] AS f, %2$I AS y FROM %3$s WHERE %2$I IS NOT NULL),
         r AS (
-            SELECT f, y, hashtext($2::text || ':' || f::text || ':' || y::text || ':'
-                                  || row_number() OVER (PARTITION BY f::text, y)) AS h
-            FROM s),
-        d AS MATERIALIZED (
-            SELECT f, y, ((row_number() OVER (PARTITION BY y ORDER BY h, f::text) - 1) %% $3)::integer AS k FROM r),
-        models AS MATERIALIZED (  -- one fit per fold, whatever join the planner picks below
-            SELECT g AS k, (SELECT crm.tree_fit(d.f, d.y, $1) FROM d WHERE d.k <> g) AS m,
-                   (SELECT count(*) FROM d WHERE d.k <> g) AS n_train
-            FROM generate_series(0, $3 - 1) g)
-        SELECT e.k + 1, e.n_train, (e.r).rows, (e.r).auc, (e.r).log_loss, (e.r).accuracy, (e.r).precision, (e.r).recall
-        FROM (SELECT m.k, m.n_train, crm.binary_metrics(crm.tree_predict(m.m, d.f), d.y, $4) AS r
-              FROM models m JOIN d ON d.k = m.k GROUP BY m.k, m.n_train) e
-        ORDER BY 1$q$,
-        cols, label_col, relation)
-    USING opts, seed, folds, threshold;
+            SELECT f, y, pg_catalog.hashtext($1::text || ':' || f::text || ':' || y::text || ':'
+                                             || row_number() OVER (PARTITION BY f::text, y)) AS h
+            FROM s)
+        SELECT f, y, ((row_number() OVER (PARTITION BY y ORDER BY h, f::text) - 1) %% $2)::integer AS k FROM r$q$,
+        cols, label_col, relation);
+    -- One fit and one evaluation per fold. The model goes to the evaluation as a parameter, which the
+    -- planner turns into a constant: crm.tree_predict then decodes it once, not once per row.
+    FOR i IN 0 .. folds - 1 LOOP
+        EXECUTE format('SELECT crm.tree_fit(d.f, d.y, $4), count(*) FROM (%s) d WHERE d.k <> $3', folded)
+            INTO model, n_train USING seed, folds, i, opts;
+        EXECUTE format('SELECT (q.r).* FROM (SELECT crm.binary_metrics(crm.tree_predict($4, d.f), d.y, $5) AS r '
+                       'FROM (%s) d WHERE d.k = $3) q', folded)
+            INTO m USING seed, folds, i, model, threshold;
+        fold := i + 1;
+        train_rows := n_train;
+        test_rows := m.rows;
+        auc := m.auc;
+        log_loss := m.log_loss;
+        accuracy := m.accuracy;
+        "precision" := m.precision;
+        recall := m.recall;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION crm.tree_cross_validate(regclass, name[], name, crm.tree_options, integer, integer, double precision) IS
 'k-fold cross-validation of crm.tree_fit on named columns of a table (boolean label column): stratified folds '
 'that depend on the rows only (seeded), one row per fold with the training and test rows, AUC, log-loss, accuracy, '
-'precision and recall at threshold. Average the rows for the cross-validated figures.';
+'precision and recall at threshold. Average the rows for the cross-validated figures. Reads the table twice per '
+'fold.';
 
 -------------------------------------------------------------------------------
 -- Customer profile: one tagged row per customer with a next best action
@@ -1932,8 +1950,9 @@ COMMENT ON FUNCTION crm._profile_actions_upsert() IS
 CREATE TRIGGER profile_actions_upsert BEFORE INSERT ON crm.profile_actions
     FOR EACH ROW EXECUTE FUNCTION crm._profile_actions_upsert();
 
--- The shipped defaults (docs/profile.md). Later versions add rules with ON CONFLICT DO NOTHING and never
--- change a row a user may have edited.
+-- The shipped defaults (docs/profile.md). Later versions add rules with INSERT ... SELECT ... WHERE NOT
+-- EXISTS (not ON CONFLICT DO NOTHING: the upsert triggers run before conflict arbitration and would
+-- replace the user's row) and never change a row a user may have edited.
 INSERT INTO crm.profile_tag_rules (tag, condition, priority, description) VALUES
     ('vip', 'value_tier = ''high'' AND churn_risk <> ''high''', 10,
      'High value and not likely to churn'),
@@ -2039,7 +2058,8 @@ BEGIN
         RAISE EXCEPTION 'customer_profile: orders, the column names, months, time_unit and value_tiers must not be NULL'
             USING ERRCODE = '22004';
     END IF;
-    IF cardinality(value_tiers) <> 2 OR array_position(value_tiers, NULL) IS NOT NULL
+    IF array_ndims(value_tiers) IS DISTINCT FROM 1 OR cardinality(value_tiers) <> 2
+       OR array_position(value_tiers, NULL) IS NOT NULL
        OR NOT (value_tiers[1] > 0 AND value_tiers[1] < value_tiers[2] AND value_tiers[2] < 1) THEN
         RAISE EXCEPTION 'customer_profile: value_tiers must be two shares 0 < high < medium < 1, got %', value_tiers
             USING ERRCODE = '22023';
@@ -2091,9 +2111,11 @@ BEGIN
 
     RETURN QUERY EXECUTE format($q$
         WITH r AS MATERIALIZED (
-            SELECT * FROM crm.rfm_analyze_typed($1, %1$L, %2$L, %3$L, $2, ($4 + 1)::timestamptz - interval '1 microsecond')),
+            SELECT * FROM crm.rfm_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2,
+                                                ($4 + 1)::timestamptz - interval '1 microsecond')),
         c AS MATERIALIZED (
-            SELECT * FROM crm.clv_analyze_typed($1, %1$L, %2$L, %3$L, $2, $4, $5, $6, allow_unconverged => $7)),
+            SELECT * FROM crm.clv_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2, $4, $5, $6,
+                                                allow_unconverged => $7)),
         b AS (
             SELECT r.customer_key, r.recency_days, r.frequency, r.monetary,
                    r.monetary / nullif(r.frequency, 0) AS avg_order_value,

@@ -130,6 +130,8 @@ FROM ours o JOIN plain p ON p.p = o.period_start;
 -- Errors.
 SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', 'year')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', inactive_periods => 0)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'ordered_on', inactive_periods => 2147483647)$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-02-01', '2024-04-01', NULL)$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', NULL)$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_flow('flow_orders', 'customer', 'nope')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_rates('flow_orders', 'customer', 'ordered_on', '2024-04-01', '2024-04-01')$$);

@@ -81,6 +81,7 @@ SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES (
 SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('x', 'segment = ''a'' OR 1 = 1')$$);
 SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('x', 'no_such_column > 1')$$);
 SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('x', 'segment > 1')$$);
+SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('x', 'frequency == 1')$$);
 SELECT sqlstate_of($$INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('Bad Tag', 'clv > 1')$$);
 -- ... a quote inside a value stays a value ...
 INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('quoted', 'segment = ''x''''); DROP TABLE profile; --''');
@@ -164,6 +165,7 @@ FROM crm.customer_profile_typed('profile_orders_text', 'customer', 'ordered_on',
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', NULL)$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', value_tiers => '{0.5,0.2}')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', value_tiers => '{0.2}')$$);
+SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', value_tiers => '{{0.2},{0.5}}')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', as_of => 'infinity')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'no_such', 'amount')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount',

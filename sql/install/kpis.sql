@@ -244,8 +244,8 @@ BEGIN
     IF period NOT IN ('week', 'month', 'quarter') THEN
         RAISE EXCEPTION 'customer_flow: period must be week, month or quarter, got "%"', period USING ERRCODE = '22023';
     END IF;
-    IF inactive_periods < 1 THEN
-        RAISE EXCEPTION 'customer_flow: inactive_periods must be at least 1, got %', inactive_periods
+    IF inactive_periods < 1 OR inactive_periods > 10000 THEN
+        RAISE EXCEPTION 'customer_flow: inactive_periods must be between 1 and 10000, got %', inactive_periods
             USING ERRCODE = '22023';
     END IF;
     PERFORM crm._require_relation(orders, 'customer_flow', 'orders');
@@ -329,7 +329,10 @@ BEGIN
     END IF;
     PERFORM crm._require_relation(orders, 'customer_rates', 'orders');
     IF churn_model IS NULL THEN
-        IF inactivity IS NULL OR inactivity <= interval '0' OR NOT isfinite(window_start - inactivity) THEN
+        IF inactivity IS NULL THEN
+            RAISE EXCEPTION 'customer_rates: inactivity must not be NULL without a churn_model' USING ERRCODE = '22004';
+        END IF;
+        IF inactivity <= interval '0' OR NOT isfinite(window_start - inactivity) THEN
             RAISE EXCEPTION 'customer_rates: inactivity must be a positive interval, got %', inactivity
                 USING ERRCODE = '22023';
         END IF;
@@ -356,8 +359,8 @@ BEGIN
                    max(day) FILTER (WHERE day < $1) AS last_before_start,
                    max(day) FILTER (WHERE day < $2) AS last_before_end,
                    count(*) FILTER (WHERE day >= $1 AND day < $2) AS in_window,
-                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $1 - 1, $6) END AS s_start,
-                   CASE WHEN $7 THEN crm.customer_summary(day, 0, $2 - 1, $6) END AS s_end
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0::double precision, $1 - 1, $6) END AS s_start,
+                   CASE WHEN $7 THEN crm.customer_summary(day, 0::double precision, $2 - 1, $6) END AS s_end
             FROM o GROUP BY customer),
         flags AS (
             SELECT first_day, in_window, coalesce(%4$s, false) AS at_start, coalesce(%5$s, false) AS at_end FROM per),
@@ -444,7 +447,7 @@ BEGIN
             RAISE EXCEPTION 'acquisition_cost: column "%" of relation % does not exist', customer_col, orders
                 USING ERRCODE = '42703';
         END IF;
-        value_sql := '(SELECT v.clv FROM clv v WHERE v.customer_key = f.customer)';
+        value_sql := 'v.clv';
     END IF;
     -- A customer is acquired in the period of their first order, through the channel of that order (the
     -- lowest channel on a tie). Spend and new customers meet per period (and channel); a period with
@@ -457,12 +460,12 @@ BEGIN
         firsts AS (
             SELECT DISTINCT ON (customer) customer, p, channel FROM o ORDER BY customer, ordered, channel),
         clv AS MATERIALIZED (
-            SELECT customer_key, clv FROM crm.clv_analyze_typed(%5$L::regclass, %1$L, %2$L, %6$L, NULL::%7$s,
+            SELECT customer_key, clv FROM crm.clv_analyze_typed(%5$L::regclass, %1$L::name, %2$L::name, %6$L::name, NULL::%7$s,
                                                                 months => $3, margin => $2, allow_unconverged => $4)
             WHERE %15$L),
         cohorts AS (
             SELECT f.p, coalesce(f.channel, '') AS ch, count(*) AS n, coalesce(sum(%9$s), 0) AS future
-            FROM firsts f GROUP BY 1, 2),
+            FROM firsts f LEFT JOIN clv v ON v.customer_key = f.customer GROUP BY 1, 2),  -- a join: clv has no index
         spent AS (
             SELECT date_trunc($1, %10$I)::date AS p, coalesce(%11$s, '') AS ch, sum(%12$I)::numeric AS s
             FROM %13$s WHERE %10$I IS NOT NULL AND %12$I IS NOT NULL GROUP BY 1, 2),

@@ -73,8 +73,9 @@ COMMENT ON FUNCTION crm._profile_actions_upsert() IS
 CREATE TRIGGER profile_actions_upsert BEFORE INSERT ON crm.profile_actions
     FOR EACH ROW EXECUTE FUNCTION crm._profile_actions_upsert();
 
--- The shipped defaults (docs/profile.md). Later versions add rules with ON CONFLICT DO NOTHING and never
--- change a row a user may have edited.
+-- The shipped defaults (docs/profile.md). Later versions add rules with INSERT ... SELECT ... WHERE NOT
+-- EXISTS (not ON CONFLICT DO NOTHING: the upsert triggers run before conflict arbitration and would
+-- replace the user's row) and never change a row a user may have edited.
 INSERT INTO crm.profile_tag_rules (tag, condition, priority, description) VALUES
     ('vip', 'value_tier = ''high'' AND churn_risk <> ''high''', 10,
      'High value and not likely to churn'),
@@ -180,7 +181,8 @@ BEGIN
         RAISE EXCEPTION 'customer_profile: orders, the column names, months, time_unit and value_tiers must not be NULL'
             USING ERRCODE = '22004';
     END IF;
-    IF cardinality(value_tiers) <> 2 OR array_position(value_tiers, NULL) IS NOT NULL
+    IF array_ndims(value_tiers) IS DISTINCT FROM 1 OR cardinality(value_tiers) <> 2
+       OR array_position(value_tiers, NULL) IS NOT NULL
        OR NOT (value_tiers[1] > 0 AND value_tiers[1] < value_tiers[2] AND value_tiers[2] < 1) THEN
         RAISE EXCEPTION 'customer_profile: value_tiers must be two shares 0 < high < medium < 1, got %', value_tiers
             USING ERRCODE = '22023';
@@ -232,9 +234,11 @@ BEGIN
 
     RETURN QUERY EXECUTE format($q$
         WITH r AS MATERIALIZED (
-            SELECT * FROM crm.rfm_analyze_typed($1, %1$L, %2$L, %3$L, $2, ($4 + 1)::timestamptz - interval '1 microsecond')),
+            SELECT * FROM crm.rfm_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2,
+                                                ($4 + 1)::timestamptz - interval '1 microsecond')),
         c AS MATERIALIZED (
-            SELECT * FROM crm.clv_analyze_typed($1, %1$L, %2$L, %3$L, $2, $4, $5, $6, allow_unconverged => $7)),
+            SELECT * FROM crm.clv_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2, $4, $5, $6,
+                                                allow_unconverged => $7)),
         b AS (
             SELECT r.customer_key, r.recency_days, r.frequency, r.monetary,
                    r.monetary / nullif(r.frequency, 0) AS avg_order_value,

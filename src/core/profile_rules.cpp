@@ -1,6 +1,7 @@
 #include "profile_rules.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -68,9 +69,12 @@ std::vector<Token> tokenize(const std::string& s) {
             }
             t.kind = Tok::Number;
             t.text = s.substr(i, j - i);
-            t.number = std::strtod(t.text.c_str(), nullptr);
-            if (!std::isfinite(t.number))
+            // from_chars is locale-independent (strtod would read "0.5" as 0 under a "," locale).
+            const auto parsed = std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.number);
+            if (parsed.ec == std::errc::result_out_of_range || !std::isfinite(t.number))
                 throw_error(ErrorKind::OutOfRange, "tag rule: the number " + t.text + " is out of range");
+            if (parsed.ec != std::errc() || parsed.ptr != t.text.data() + t.text.size())
+                syntax("malformed number \"" + t.text + "\"", t.pos);
             i = j;
         } else if (c == '\'') {
             std::size_t j = i + 1;
@@ -93,14 +97,21 @@ std::vector<Token> tokenize(const std::string& s) {
             t.text = std::string(1, static_cast<char>(c));
             ++i;
         } else if (c == '=' || c == '<' || c == '>' || c == '!' || c == '-' || c == '+') {
+            // Operators: = <> != < <= > >=, and a sign before a number. Only <, > and ! take a second
+            // character ("==" would pass through to SQL, which has no such operator).
             std::string op(1, static_cast<char>(c));
-            if (i + 1 < s.size() && (s[i + 1] == '=' || (c == '<' && s[i + 1] == '>'))) op += s[i + 1];
-            if (op == "!" || ((c == '-' || c == '+') && op.size() > 1)) syntax("unexpected \"" + op + "\"", t.pos);
+            const bool takes_second = c == '<' || c == '>' || c == '!';
+            if (takes_second && i + 1 < s.size() && (s[i + 1] == '=' || (c == '<' && s[i + 1] == '>'))) op += s[i + 1];
+            if (op == "!") syntax("unexpected \"!\"", t.pos);
             t.kind = Tok::Op;
             t.text = op == "!=" ? "<>" : op;
             i += op.size();
         } else {
-            syntax("unexpected character \"" + std::string(1, static_cast<char>(c)) + "\"", t.pos);
+            // A byte of a multi-byte character alone is not valid text in any encoding: show non-ASCII as hex.
+            char shown[8];
+            if (c >= 0x20 && c < 0x7F) std::snprintf(shown, sizeof shown, "\"%c\"", c);
+            else std::snprintf(shown, sizeof shown, "0x%02X", c);
+            syntax(std::string("unexpected character ") + shown, t.pos);
         }
         out.push_back(std::move(t));
     }
@@ -122,10 +133,11 @@ std::string sql_string(const std::string& v) {
     return out + "'";
 }
 
+// The shortest text that reads back as the same double, locale-independent.
 std::string sql_number(double v) {
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return std::string(buf);
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
 }
 
 class Parser {

@@ -153,9 +153,10 @@ TreeModel tree_model_from_json(const std::string& input) {
         return TreeModel::deserialize(bytes.data(), bytes.size());
     } catch (const Error& e) {
         if (e.kind() != ErrorKind::InvalidBinary) throw;
+        // "invalid decision tree model value: <why>" -> "<why>", under this form's own prefix.
         std::string why = e.what();
-        const std::string prefix = "invalid ";
-        bad(why);
+        const std::string::size_type colon = why.find(": ");
+        bad(colon == std::string::npos ? why : why.substr(colon + 2));
     }
 }
 

@@ -31,6 +31,7 @@ extern "C" {
 #include "nodes/params.h"
 #include "nodes/primnodes.h"
 #include "tcop/dest.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"

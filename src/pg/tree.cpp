@@ -113,7 +113,8 @@ ParsedOptions decode_options(HeapTupleHeader row) {
     d = field(9);
     if (!null) {
         o.max_features = DatumGetInt32(d);
-        if (o.max_features < 1) crm::throw_invalid("tree_options: max_features must be at least 1 (NULL: the default)");
+        if (o.max_features < 0)
+            crm::throw_invalid("tree_options: max_features must be at least 1 (NULL or 0: the default)");
     }
     d = field(10);
     if (!null) o.bootstrap = DatumGetBool(d);
@@ -154,6 +155,29 @@ const ParsedOptions& options_arg(FunctionCallInfo fcinfo, int argno) {
                          std::to_string(crm::pg::max_fit_memory_bytes() / 1024) + " kB): about " +
                          std::to_string(need / 1024) + " kB for the rows gathered so far",
                      "Fit on a sample of the rows (TABLESAMPLE, or a WHERE on a hash), or raise crm.max_fit_memory.");
+}
+
+// Feature names come back as text (rules, info, JSON): a name that is not valid in the database encoding
+// (possible in binary input or a forged partial state) must not get that far.
+void check_names_encoding(const std::vector<std::string>& names, crm::ErrorKind kind) {
+    for (const std::string& name : names) {
+        const char* data = name.data();
+        const int len = static_cast<int>(name.size());
+        if (!pg_guard([data, len] { return pg_verifymbstr(data, len, true); }))
+            crm::throw_error(kind, "a feature name of the tree model is not valid in the database encoding");
+    }
+}
+
+// The JSON form is built and parsed as a document in memory, several times the text's size: checked
+// against crm.max_fit_memory first (measured: about 10x the text to read it, 22x the bytes to write it).
+void check_json_memory(std::size_t estimate, const char* what) {
+    if (estimate > crm::pg::max_fit_memory_bytes())
+        crm::throw_error(crm::ErrorKind::OutOfMemory,
+                         std::string("the JSON form of this tree model would need about ") +
+                             std::to_string(estimate / (1024 * 1024)) + " MB to " + what +
+                             ", more than crm.max_fit_memory",
+                         "Raise crm.max_fit_memory, or move models between databases in binary form "
+                         "(COPY ... WITH (FORMAT binary), pg_dump -Fc keeps the text form).");
 }
 
 std::size_t fit_memory(const TreeFitState& state) {
@@ -244,6 +268,7 @@ CRM_FUNCTION(crm_tree_final) {
         });
     }
     if (!state->has_options || state->rows.size() == 0) PG_RETURN_NULL();
+    check_names_encoding(state->options.feature_names, crm::ErrorKind::InvalidBinary);
     if (!state->regression) {
         // One class only: every row would land in one leaf of probability 0 or 1, almost certainly a
         // mistake in the label (a filter that kept one class, a join that lost the other).
@@ -267,10 +292,14 @@ CRM_FUNCTION(crm_tree_final) {
 
 CRM_FUNCTION(crm_tree_model_in) {
     const char* text = PG_GETARG_CSTRING(0);
-    return model_datum(crm::tree_model_from_json(text));
+    check_json_memory(std::strlen(text) * 10, "read");
+    const TreeModel model = crm::tree_model_from_json(text);
+    check_names_encoding(model.feature_names, crm::ErrorKind::InvalidText);
+    return model_datum(model);
 }
 
 CRM_FUNCTION(crm_tree_model_out) {
+    check_json_memory(crm::pg::bytea_arg(fcinfo, 0).size * 22, "write");
     const std::string json = model_arg(fcinfo, 0).to_json();
     const char* s = json.c_str();
     PG_RETURN_CSTRING(pg_guard([s] { return pstrdup(s); }));
@@ -281,6 +310,7 @@ CRM_FUNCTION(crm_tree_model_recv) {
     const auto* data = reinterpret_cast<const std::uint8_t*>(buf->data + buf->cursor);
     const std::size_t n = static_cast<std::size_t>(buf->len - buf->cursor);
     const TreeModel model = TreeModel::deserialize(data, n);  // validates
+    check_names_encoding(model.feature_names, crm::ErrorKind::InvalidBinary);
     buf->cursor = buf->len;
     return model_datum(model);
 }

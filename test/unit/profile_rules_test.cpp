@@ -58,6 +58,9 @@ TEST(ProfileRules, HostileRulesAreRejected) {
         "clv not > 1",
         "clv > - 'x'",
         "clv => 1",
+        "frequency == 1",
+        "clv >== 1",
+        "segment = 'x' ++ 1",
     };
     for (const char* rule : syntax_errors) {
         SCOPED_TRACE(rule);
@@ -88,6 +91,9 @@ TEST(ProfileRules, TypesLimitsAndEmptyRules) {
     std::string many = "clv in (0";
     for (int i = 1; i <= 100; ++i) many += ", " + std::to_string(i);
     expect_error_kind([&] { compile(many + ")"); }, ErrorKind::ProgramLimitExceeded);
+    // A non-ASCII character is shown as its bytes, never as a lone byte of a multi-byte character.
+    const std::string bad = expect_error_kind([] { compile("\xC3\xA9 = 1"); }, ErrorKind::SyntaxError);
+    EXPECT_NE(bad.find("unexpected character 0xC3 at character 1"), std::string::npos) << bad;
     // 30 levels are fine.
     std::string ok = "clv > 1";
     for (int i = 0; i < 30; ++i) ok = "(" + ok + ")";
