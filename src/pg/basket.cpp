@@ -348,10 +348,6 @@ Oid result_element_type(ReturnSetInfo* rsinfo) {
     return elem;
 }
 
-void put_row(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
-    pg_guard([rsinfo, values, nulls] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
-}
-
 // The dense ids of items given as text (their text form for integer items).
 std::vector<crm::ItemId> item_ids(const Baskets& b, const Source& s, const std::vector<std::string>& given,
                                   bool* all_found = nullptr) {
@@ -428,7 +424,7 @@ Datum frequent_itemsets(FunctionCallInfo fcinfo, bool typed) {
         Datum v[3] = {arrays.make(sets.begin(i), sets.end(i)), Int64GetDatum(sets.count(i)),
                       Float8GetDatum(static_cast<double>(sets.count(i)) / static_cast<double>(n))};
         bool nulls[3] = {false, false, false};
-        put_row(rsinfo, v, nulls);
+        crm::pg::put_srf_row(rsinfo, v, nulls);
         if ((i & 0xFFF) == 0) crm::pg::check_for_interrupts_from_core();
     }
     return static_cast<Datum>(0);
@@ -495,7 +491,7 @@ Datum association_rules(FunctionCallInfo fcinfo, bool typed) {
                       Float8GetDatum(rule.conviction),  // +Infinity when the confidence is 1
                       Float8GetDatum(rule.coverage)};
         bool nulls[9] = {false, false, false, false, false, false, false, false, false};
-        put_row(rsinfo, v, nulls);
+        crm::pg::put_srf_row(rsinfo, v, nulls);
         if ((i & 0xFFF) == 0) crm::pg::check_for_interrupts_from_core();
     }
     return static_cast<Datum>(0);

@@ -19,6 +19,7 @@
 #include "interrupts.hpp"
 
 #include "bridge.hpp"
+#include "composite.hpp"
 #include "cf_cache.hpp"
 #include "datum_convert.hpp"
 #include "progress.hpp"
@@ -85,10 +86,6 @@ std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* nam
     return crm::pg::text_arg(fcinfo, argno);
 }
 
-void put_row(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
-    pg_guard([rsinfo, values, nulls] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
-}
-
 ReturnSetInfo* materialize(FunctionCallInfo fcinfo) {
     pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -130,7 +127,7 @@ CRM_FUNCTION(crm_cf_predict) {
     for (std::size_t i = 0; i < pairs.size(); ++i) {
         Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(predictions[i])};
         bool nulls[3] = {false, false, std::isnan(predictions[i])};
-        put_row(rsinfo, v, nulls);
+        crm::pg::put_srf_row(rsinfo, v, nulls);
     }
     spi.finish();
     return static_cast<Datum>(0);
@@ -151,7 +148,7 @@ CRM_FUNCTION(crm_cf_recommend) {
         Datum v[4] = {Int64GetDatum(recs[r].item), Float8GetDatum(recs[r].score),
                       BoolGetDatum(recs[r].popular_fallback), Int32GetDatum(static_cast<int>(r + 1))};
         bool nulls[4] = {false, false, false, false};
-        put_row(rsinfo, v, nulls);
+        crm::pg::put_srf_row(rsinfo, v, nulls);
     }
     spi.finish();
     return static_cast<Datum>(0);
@@ -186,7 +183,7 @@ CRM_FUNCTION(crm_cf_recommend_batch) {
                               Int64GetDatum(lists[i][r].item), Float8GetDatum(lists[i][r].score),
                               BoolGetDatum(lists[i][r].popular_fallback)};
                 bool nulls[5] = {false, false, false, false, false};
-                put_row(rsinfo, v, nulls);
+                crm::pg::put_srf_row(rsinfo, v, nulls);
             }
         crm::check_interrupts();
     }
@@ -227,7 +224,7 @@ CRM_FUNCTION(crm_cf_evaluate) {
                       Float8GetDatum(f.mae), Float8GetDatum(f.precision_at_k), Float8GetDatum(f.recall_at_k)};
         bool nulls[6] = {false, false, std::isnan(f.rmse), std::isnan(f.mae), std::isnan(f.precision_at_k),
                          std::isnan(f.recall_at_k)};
-        put_row(rsinfo, v, nulls);
+        crm::pg::put_srf_row(rsinfo, v, nulls);
     }
     return static_cast<Datum>(0);
 }

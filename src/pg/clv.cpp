@@ -65,10 +65,6 @@ void put_fit_info(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at
     v[at + 3] = BoolGetDatum(info.converged);
 }
 
-void put_double(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, double x) {
-    null[at] = !std::isfinite(x);
-    v[at] = null[at] ? static_cast<Datum>(0) : Float8GetDatum(x);
-}
 
 void put_note(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, const std::string& note) {
     null[at] = note.empty();
@@ -244,15 +240,15 @@ CRM_FUNCTION(crm_bgnbd_final) {
     std::vector<Datum> v(14);
     std::vector<bool> null(14, false);
     v[0] = Int32GetDatum(kModelVersion);
-    put_double(v, null, 1, fit.params.r);
-    put_double(v, null, 2, fit.params.alpha);
-    put_double(v, null, 3, fit.params.a);
-    put_double(v, null, 4, fit.params.b);
+    crm::pg::put_float8_or_null(v, null, 1, fit.params.r);
+    crm::pg::put_float8_or_null(v, null, 2, fit.params.alpha);
+    crm::pg::put_float8_or_null(v, null, 3, fit.params.a);
+    crm::pg::put_float8_or_null(v, null, 4, fit.params.b);
     put_fit_info(v, null, 5, fit.info);
-    put_double(v, null, 9, fit.se.r);
-    put_double(v, null, 10, fit.se.alpha);
-    put_double(v, null, 11, fit.se.a);
-    put_double(v, null, 12, fit.se.b);
+    crm::pg::put_float8_or_null(v, null, 9, fit.se.r);
+    crm::pg::put_float8_or_null(v, null, 10, fit.se.alpha);
+    crm::pg::put_float8_or_null(v, null, 11, fit.se.a);
+    crm::pg::put_float8_or_null(v, null, 12, fit.se.b);
     put_note(v, null, 13, fit.info.note);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
 }
@@ -265,15 +261,15 @@ CRM_FUNCTION(crm_paretonbd_final) {
     std::vector<Datum> v(14);
     std::vector<bool> null(14, false);
     v[0] = Int32GetDatum(kModelVersion);
-    put_double(v, null, 1, fit.params.r);
-    put_double(v, null, 2, fit.params.alpha);
-    put_double(v, null, 3, fit.params.s);
-    put_double(v, null, 4, fit.params.beta);
+    crm::pg::put_float8_or_null(v, null, 1, fit.params.r);
+    crm::pg::put_float8_or_null(v, null, 2, fit.params.alpha);
+    crm::pg::put_float8_or_null(v, null, 3, fit.params.s);
+    crm::pg::put_float8_or_null(v, null, 4, fit.params.beta);
     put_fit_info(v, null, 5, fit.info);
-    put_double(v, null, 9, fit.se.r);
-    put_double(v, null, 10, fit.se.alpha);
-    put_double(v, null, 11, fit.se.s);
-    put_double(v, null, 12, fit.se.beta);
+    crm::pg::put_float8_or_null(v, null, 9, fit.se.r);
+    crm::pg::put_float8_or_null(v, null, 10, fit.se.alpha);
+    crm::pg::put_float8_or_null(v, null, 11, fit.se.s);
+    crm::pg::put_float8_or_null(v, null, 12, fit.se.beta);
     put_note(v, null, 13, fit.info.note);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
 }
@@ -307,13 +303,13 @@ CRM_FUNCTION(crm_gammagamma_final) {
     std::vector<Datum> v(12);
     std::vector<bool> null(12, false);
     v[0] = Int32GetDatum(kModelVersion);
-    put_double(v, null, 1, fit.params.p);
-    put_double(v, null, 2, fit.params.q);
-    put_double(v, null, 3, fit.params.gamma);
+    crm::pg::put_float8_or_null(v, null, 1, fit.params.p);
+    crm::pg::put_float8_or_null(v, null, 2, fit.params.q);
+    crm::pg::put_float8_or_null(v, null, 3, fit.params.gamma);
     put_fit_info(v, null, 4, fit.info);
-    put_double(v, null, 8, fit.se.p);
-    put_double(v, null, 9, fit.se.q);
-    put_double(v, null, 10, fit.se.gamma);
+    crm::pg::put_float8_or_null(v, null, 8, fit.se.p);
+    crm::pg::put_float8_or_null(v, null, 9, fit.se.q);
+    crm::pg::put_float8_or_null(v, null, 10, fit.se.gamma);
     put_note(v, null, 11, fit.info.note);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
 }

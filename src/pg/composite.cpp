@@ -44,4 +44,8 @@ HeapTupleHeader row_arg(FunctionCallInfo fcinfo, int argno) {
     return pg_guard([fcinfo, argno] { return PG_GETARG_HEAPTUPLEHEADER(argno); });
 }
 
+void put_srf_row(ReturnSetInfo* rsinfo, Datum* values, bool* nulls) {
+    pg_guard([rsinfo, values, nulls] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+}
+
 }  // namespace crm::pg

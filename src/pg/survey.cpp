@@ -30,10 +30,6 @@ Datum transition(FunctionCallInfo fcinfo, crm::SurveyScale scale, const char* na
     PG_RETURN_POINTER(state);
 }
 
-void put(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, double x) {
-    null[at] = std::isnan(x);
-    v[at] = null[at] ? static_cast<Datum>(0) : Float8GetDatum(x);
-}
 
 }  // namespace
 
@@ -54,9 +50,9 @@ CRM_FUNCTION(crm_nps_final) {
     v[1] = Int64GetDatum(r.promoters);
     v[2] = Int64GetDatum(r.passives);
     v[3] = Int64GetDatum(r.detractors);
-    put(v, null, 4, r.nps);
-    put(v, null, 5, r.ci_low);
-    put(v, null, 6, r.ci_high);
+    crm::pg::put_float8_or_null(v, null, 4, r.nps);
+    crm::pg::put_float8_or_null(v, null, 5, r.ci_low);
+    crm::pg::put_float8_or_null(v, null, 6, r.ci_high);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
 }
 
@@ -68,9 +64,9 @@ CRM_FUNCTION(crm_csat_final) {
     std::vector<bool> null(5, false);
     v[0] = Int64GetDatum(r.responses);
     v[1] = Int64GetDatum(r.satisfied);
-    put(v, null, 2, r.csat);
-    put(v, null, 3, r.ci_low);
-    put(v, null, 4, r.ci_high);
+    crm::pg::put_float8_or_null(v, null, 2, r.csat);
+    crm::pg::put_float8_or_null(v, null, 3, r.ci_low);
+    crm::pg::put_float8_or_null(v, null, 4, r.ci_high);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, null);
 }
 

@@ -129,24 +129,33 @@ ParsedOptions decode_options(HeapTupleHeader row) {
     return p;
 }
 
+// The options row decoded once per call site (again only when its bytes change), already resolved for the
+// aggregate's kind: the transition function runs per row and must not copy the options each time.
 struct OptionsCache {
     std::vector<std::uint8_t> row_bytes;
-    ParsedOptions parsed;
+    TreeOptions options;
     bool ready = false;
 };
 
-const ParsedOptions& options_arg(FunctionCallInfo fcinfo, int argno) {
+const TreeOptions& options_arg(FunctionCallInfo fcinfo, int argno, bool regression) {
     OptionsCache& cache = crm::pg::fn_cache<OptionsCache>(fcinfo);
+    if (argno >= PG_NARGS()) {  // the form without options: the defaults
+        if (!cache.ready) {
+            cache.options = for_kind(ParsedOptions{}, regression);
+            cache.ready = true;
+        }
+        return cache.options;
+    }
     HeapTupleHeader row = crm::pg::row_arg(fcinfo, argno);
     const std::size_t n = HeapTupleHeaderGetDatumLength(row);
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(row);
     if (!cache.ready || cache.row_bytes.size() != n || std::memcmp(cache.row_bytes.data(), bytes, n) != 0) {
         cache.ready = false;
-        cache.parsed = decode_options(row);
+        cache.options = for_kind(decode_options(row), regression);
         cache.row_bytes.assign(bytes, bytes + n);
         cache.ready = true;
     }
-    return cache.parsed;
+    return cache.options;
 }
 
 [[noreturn]] void too_much_memory(std::size_t need) {
@@ -190,12 +199,9 @@ Datum transition(FunctionCallInfo fcinfo, bool regression) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, kFitName);
     TreeFitState* state = crm::pg::state_arg<TreeFitState>(fcinfo, 0);
     if (state == nullptr) state = crm::pg::make_state<TreeFitState>(context);
-    if (PG_NARGS() > 3) {
-        if (PG_ARGISNULL(3)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "tree options must not be NULL");
-        state->set_options(for_kind(options_arg(fcinfo, 3), regression), regression);
-    } else {
-        state->set_options(for_kind(ParsedOptions{}, regression), regression);
-    }
+    if (PG_NARGS() > 3 && PG_ARGISNULL(3))
+        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "tree options must not be NULL");
+    state->set_options(options_arg(fcinfo, 3, regression), regression);
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
         state->skipped_rows++;
         PG_RETURN_POINTER(state);
@@ -211,11 +217,6 @@ Datum transition(FunctionCallInfo fcinfo, bool regression) {
         if (need > crm::pg::max_fit_memory_bytes()) too_much_memory(need);
     }
     PG_RETURN_POINTER(state);
-}
-
-void put_double(std::vector<Datum>& v, std::vector<bool>& nulls, std::size_t at, double x) {
-    nulls[at] = !std::isfinite(x);
-    v[at] = nulls[at] ? static_cast<Datum>(0) : Float8GetDatum(x);
 }
 
 Datum text_array_datum(const std::vector<std::string>& values) {
@@ -341,10 +342,8 @@ CRM_FUNCTION(crm_tree_rules) {
     for (const crm::TreeRule& rule : rules) {
         Datum values[4] = {Int32GetDatum(++leaf), crm::pg::text_datum(rule.condition), Int64GetDatum(rule.samples),
                            Float8GetDatum(rule.value)};
-        pg_guard([rsinfo, &values] {
-            bool nulls[4] = {false, false, false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        });
+        bool nulls[4] = {};
+        crm::pg::put_srf_row(rsinfo, values, nulls);
     }
     return static_cast<Datum>(0);
 }
@@ -358,7 +357,7 @@ CRM_FUNCTION(crm_tree_info) {
     v[2] = Int32GetDatum(m.depth());
     v[3] = Int32GetDatum(m.leaves());
     v[4] = Int64GetDatum(m.n_samples);
-    put_double(v, nulls, 5, m.oob_score);
+    crm::pg::put_float8_or_null(v, nulls, 5, m.oob_score);
     nulls[6] = m.feature_names.empty();
     v[6] = nulls[6] ? static_cast<Datum>(0) : text_array_datum(m.feature_names);
     v[7] = crm::pg::text_datum(crm::tree_criterion_name(m.options.criterion));
@@ -383,10 +382,8 @@ CRM_FUNCTION(crm_tree_importance) {
                            Float8GetDatum(static_cast<std::size_t>(j) < m.feature_importance.size()
                                               ? m.feature_importance[static_cast<std::size_t>(j)]
                                               : 0.0)};
-        pg_guard([rsinfo, &values] {
-            bool nulls[3] = {false, false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        });
+        bool nulls[3] = {};
+        crm::pg::put_srf_row(rsinfo, values, nulls);
     }
     return static_cast<Datum>(0);
 }
@@ -424,10 +421,10 @@ CRM_FUNCTION(crm_binary_metrics_final) {
     std::vector<bool> nulls(7, false);
     v[0] = Int64GetDatum(r.rows);
     v[1] = Int64GetDatum(r.positives);
-    put_double(v, nulls, 2, r.auc);
-    put_double(v, nulls, 3, r.log_loss);
-    put_double(v, nulls, 4, r.accuracy);
-    put_double(v, nulls, 5, r.precision);
-    put_double(v, nulls, 6, r.recall);
+    crm::pg::put_float8_or_null(v, nulls, 2, r.auc);
+    crm::pg::put_float8_or_null(v, nulls, 3, r.log_loss);
+    crm::pg::put_float8_or_null(v, nulls, 4, r.accuracy);
+    crm::pg::put_float8_or_null(v, nulls, 5, r.precision);
+    crm::pg::put_float8_or_null(v, nulls, 6, r.recall);
     return crm::pg::make_row(crm::pg::result_tupdesc(fcinfo), v, nulls);
 }
