@@ -703,6 +703,21 @@ std::vector<Recommendation> recommend(const RatingMatrix& m, std::int64_t user, 
     return std::move(recommend_many(m, {user}, o).front());
 }
 
+struct UserTopN::Impl {
+    Impl(const RatingMatrix& m, const TopNOptions& o) : scorer(m, o) {}
+    TopNScorer scorer;
+};
+
+UserTopN::UserTopN(const RatingMatrix& m, const TopNOptions& o) {
+    check_topn_options(o);
+    if (m.ratings() > 0) impl_ = std::make_unique<Impl>(m, o);
+}
+UserTopN::~UserTopN() = default;
+
+std::vector<Recommendation> UserTopN::recommend(std::int64_t user) {
+    return impl_ ? impl_->scorer.recommend(user) : std::vector<Recommendation>{};
+}
+
 std::vector<std::vector<Recommendation>> recommend_many(const RatingMatrix& m, const std::vector<std::int64_t>& users,
                                                         const TopNOptions& o) {
     check_topn_options(o);
@@ -713,21 +728,9 @@ std::vector<std::vector<Recommendation>> recommend_many(const RatingMatrix& m, c
     return out;
 }
 
-std::vector<FoldMetrics> cross_validate(const std::vector<Rating>& ratings, const std::vector<int>& fold_of, int folds,
-                                        std::uint64_t seed, const KnnOptions& knn, const TopNOptions& topn,
-                                        double relevant_threshold) {
+std::vector<int> assign_rating_folds(const std::vector<Rating>& ratings, const std::vector<int>& fold_of, int folds,
+                                     std::uint64_t seed) {
     check_at_least(folds, 2, "folds");
-    check_knn_options(knn);
-    check_topn_options(topn);
-    if (!std::isfinite(relevant_threshold)) throw_invalid("relevant_threshold must be a finite number");
-    if (!fold_of.empty() && fold_of.size() != ratings.size())
-        throw_invalid("fold_of must be empty or have one entry per rating: " + std::to_string(fold_of.size()) +
-                      " entries for " + std::to_string(ratings.size()) + " ratings");
-    for (const Rating& r : ratings)
-        if (!std::isfinite(r.rating)) throw_invalid("rating must be a finite number");
-    if (!ratings.empty() && static_cast<std::size_t>(folds) > ratings.size())
-        throw_invalid("folds must not exceed the number of ratings (" + std::to_string(ratings.size()) + "), got " +
-                      std::to_string(folds));
     // The folds are a function of the rows' contents, not of the order the
     // table delivered them in (a parallel plan, VACUUM FULL or a restore
     // changes that order): shuffle a canonical order.
@@ -749,6 +752,26 @@ std::vector<FoldMetrics> cross_validate(const std::vector<Rating>& ratings, cons
     const std::vector<int> canonical_fold = assign_folds(canonical_fold_of, ratings.size(), folds, seed);
     std::vector<int> fold(ratings.size());
     for (std::size_t r = 0; r < order.size(); ++r) fold[order[r]] = canonical_fold[r];
+
+    return fold;
+}
+
+std::vector<FoldMetrics> cross_validate(const std::vector<Rating>& ratings, const std::vector<int>& fold_of, int folds,
+                                        std::uint64_t seed, const KnnOptions& knn, const TopNOptions& topn,
+                                        double relevant_threshold) {
+    check_at_least(folds, 2, "folds");
+    check_knn_options(knn);
+    check_topn_options(topn);
+    if (!std::isfinite(relevant_threshold)) throw_invalid("relevant_threshold must be a finite number");
+    if (!fold_of.empty() && fold_of.size() != ratings.size())
+        throw_invalid("fold_of must be empty or have one entry per rating: " + std::to_string(fold_of.size()) +
+                      " entries for " + std::to_string(ratings.size()) + " ratings");
+    for (const Rating& r : ratings)
+        if (!std::isfinite(r.rating)) throw_invalid("rating must be a finite number");
+    if (!ratings.empty() && static_cast<std::size_t>(folds) > ratings.size())
+        throw_invalid("folds must not exceed the number of ratings (" + std::to_string(ratings.size()) + "), got " +
+                      std::to_string(folds));
+    const std::vector<int> fold = assign_rating_folds(ratings, fold_of, folds, seed);
 
     std::vector<FoldMetrics> result;
     for (int f = 0; f < folds; ++f) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <memory>
 #include <memory_resource>
 #include <vector>
 
@@ -209,6 +210,26 @@ std::vector<Recommendation> recommend(const RatingMatrix& m, std::int64_t user, 
 std::vector<std::vector<Recommendation>> recommend_many(const RatingMatrix& m,
                                                         const std::vector<std::int64_t>& users,
                                                         const TopNOptions& options);
+
+// recommend() for one user at a time with the scratch buffers kept between
+// calls (recommend_many's engine, for callers that consume lists one by one).
+class UserTopN {
+public:
+    UserTopN(const RatingMatrix& m, const TopNOptions& options);  // 22023 as check_topn_options
+    ~UserTopN();
+    UserTopN(const UserTopN&) = delete;
+    UserTopN& operator=(const UserTopN&) = delete;
+    std::vector<Recommendation> recommend(std::int64_t user);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The fold of every rating, by the rule of cross_validate() below (content-
+// seeded, independent of row order); fold_of as there. folds >= 2.
+std::vector<int> assign_rating_folds(const std::vector<Rating>& ratings, const std::vector<int>& fold_of, int folds,
+                                     std::uint64_t seed);
 
 struct FoldMetrics {
     int fold;
