@@ -10,7 +10,7 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 # The install script of the current version is built from one module per
 # feature (sql/install/<module>.sql, in this order); released versions' install
 # scripts and the upgrade scripts between versions are frozen files.
-INSTALL_MODULES = header common rfm weighted_score campaign cold_chain kmeans cf clv baskets kpis trees profile bi
+INSTALL_MODULES = header common rfm weighted_score campaign cold_chain kmeans cf reco clv baskets kpis trees profile bi
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 

@@ -20,6 +20,7 @@
 
 #include "bridge.hpp"
 #include "composite.hpp"
+#include "cf_args.hpp"
 #include "cf_cache.hpp"
 #include "datum_convert.hpp"
 #include "progress.hpp"
@@ -32,64 +33,12 @@ namespace {
 using crm::pg::pg_guard;
 
 using Columns = crm::pg::RatingColumns;
+using crm::pg::int8_array;
+using crm::pg::int_arg;
+using crm::pg::materialize;
+using crm::pg::text_arg_checked;
 
-Columns resolve(FunctionCallInfo fcinfo) {
-    const char* names[] = {"ratings", "user_col", "item_col", "rating_col"};
-    for (int i = 0; i < 4; ++i)
-        if (PG_ARGISNULL(i)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(names[i]) + " must not be NULL");
-    Columns c;
-    c.rel = crm::pg::resolve_relation(PG_GETARG_OID(0), "ratings");
-    c.user = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 1), "user_col");
-    c.item = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 2), "item_col");
-    c.rating = crm::pg::resolve_column(c.rel, crm::pg::name_arg(fcinfo, 3), "rating_col");
-    for (const auto* col : {&c.user, &c.item})
-        if (!crm::pg::is_integer_type(col->type))
-            crm::throw_error(crm::ErrorKind::DatatypeMismatch,
-                             "column \"" + col->name + "\" must be an integer or bigint key, not " + col->type_name);
-    if (!crm::pg::is_numeric_type(c.rating.type) && c.rating.type != BOOLOID)
-        crm::throw_error(crm::ErrorKind::DatatypeMismatch,
-                         "rating_col \"" + c.rating.name + "\" must be numeric, not " + c.rating.type_name);
-    return c;
-}
-
-std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const char* name) {
-    struct Raw {
-        int n;
-        Datum* elems;
-        bool* nulls;
-        int ndim;
-    };
-    const Raw raw = pg_guard([fcinfo, argno] {
-        Raw r{0, nullptr, nullptr, 0};
-        ArrayType* a = PG_GETARG_ARRAYTYPE_P(argno);
-        r.ndim = ARR_NDIM(a);
-        deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &r.elems, &r.nulls, &r.n);
-        return r;
-    });
-    if (raw.ndim > 1) crm::throw_invalid(std::string(name) + " must be a one-dimensional array");
-    std::vector<std::int64_t> out;
-    out.reserve(static_cast<std::size_t>(raw.n));
-    for (int i = 0; i < raw.n; ++i) {
-        if (raw.nulls[i]) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not contain NULL");
-        out.push_back(DatumGetInt64(raw.elems[i]));
-    }
-    return out;
-}
-
-int int_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
-    if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
-    return PG_GETARG_INT32(argno);
-}
-
-std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* name) {
-    if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
-    return crm::pg::text_arg(fcinfo, argno);
-}
-
-ReturnSetInfo* materialize(FunctionCallInfo fcinfo) {
-    pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-}
+Columns resolve(FunctionCallInfo fcinfo) { return crm::pg::resolve_rating_columns(fcinfo); }
 
 crm::TopNOptions topn_options(FunctionCallInfo fcinfo, int n_arg) {
     crm::TopNOptions o;

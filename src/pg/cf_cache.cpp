@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,8 @@ struct RawRatings {
     std::int64_t* users;
     std::int64_t* items;
     double* values;
+    std::int32_t* folds;  // when a fold column is read: its value, -1 for NULL or out of [0, fold_count)
+    std::int64_t fold_count;
     std::int64_t skipped;
     const char* problem;
     std::uint64_t max_ratings;
@@ -55,11 +58,17 @@ void collect_rating(TupleTableSlot* slot, void* arg) {
         r->users = static_cast<std::int64_t*>(r->users ? repalloc_huge(r->users, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
         r->items = static_cast<std::int64_t*>(r->items ? repalloc_huge(r->items, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
         r->values = static_cast<double*>(r->values ? repalloc_huge(r->values, cap * 8) : MemoryContextAllocHuge(r->context, cap * 8));
+        if (r->fold_count > 0)
+            r->folds = static_cast<std::int32_t*>(r->folds ? repalloc_huge(r->folds, cap * 4) : MemoryContextAllocHuge(r->context, cap * 4));
         r->capacity = cap;
     }
     r->users[r->count] = DatumGetInt64(slot->tts_values[0]);
     r->items[r->count] = DatumGetInt64(slot->tts_values[1]);
     r->values[r->count] = v;
+    if (r->fold_count > 0) {
+        const std::int64_t f = slot->tts_isnull[3] ? -1 : DatumGetInt64(slot->tts_values[3]);
+        r->folds[r->count] = f >= 0 && f < r->fold_count ? static_cast<std::int32_t>(f) : -1;
+    }
     if ((++r->count & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
 }
 
@@ -146,12 +155,15 @@ struct CacheEntry {
     MemoryContext context = nullptr;
     std::unique_ptr<ContextMemoryResource> memory;
     std::optional<crm::RatingMatrix> matrix;
+    // Item neighbour lists built from this matrix, by "k:similarity".
+    std::map<std::string, std::unique_ptr<const crm::ItemNeighbours>> neighbours;
     std::uint64_t last_used = 0;
 
     CacheEntry() = default;
     CacheEntry(const CacheEntry&) = delete;
     CacheEntry& operator=(const CacheEntry&) = delete;
     ~CacheEntry() {
+        neighbours.clear();
         matrix.reset();  // gives its arrays back to the context first
         if (context != nullptr) MemoryContextDelete(context);  // cannot raise
     }
@@ -170,7 +182,10 @@ Cache& backend_cache() {
 
 std::size_t cached_bytes(const Cache& cache) {
     std::size_t total = 0;
-    for (const CacheEntry& e : cache.entries) total += e.matrix ? e.matrix->memory_bytes() : 0;
+    for (const CacheEntry& e : cache.entries) {
+        total += e.matrix ? e.matrix->memory_bytes() : 0;
+        for (const auto& nb : e.neighbours) total += nb.second->memory_bytes();
+    }
     return total;
 }
 
@@ -208,12 +223,21 @@ void notice_skipped(std::int64_t skipped) {
 }  // namespace
 
 std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, std::int64_t* skipped) {
-    const std::string sql = select_columns(c);
+    return load_ratings_with_folds(spi, c, nullptr, 0, nullptr, skipped);
+}
+
+std::vector<crm::Rating> load_ratings_with_folds(SpiSession& spi, const RatingColumns& c, const ColumnRef* fold_col,
+                                                 int fold_count, std::vector<int>* folds, std::int64_t* skipped) {
+    std::string sql = select_columns(c);
+    if (fold_col != nullptr)
+        sql.insert(sql.find(" FROM "), ", " + fold_col->quoted_name + "::pg_catalog.int8");
     const std::uint64_t max_ratings = crm::rating_matrix_max_ratings(max_fit_memory_bytes());
-    RawRatings* raw = pg_guard([max_ratings] {
+    const std::int64_t fold_count64 = fold_col != nullptr ? fold_count : 0;
+    RawRatings* raw = pg_guard([max_ratings, fold_count64] {
         auto* r = static_cast<RawRatings*>(palloc0(sizeof(RawRatings)));
         r->context = AllocSetContextCreate(CurrentMemoryContext, "crm cf ratings", ALLOCSET_DEFAULT_SIZES);
         r->max_ratings = max_ratings;
+        r->fold_count = fold_count64;
         return r;
     });
     spi.stream(sql, {}, {}, &collect_rating, raw);
@@ -223,6 +247,7 @@ std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, s
     if (raw->problem != nullptr) crm::throw_invalid(raw->problem);
     std::vector<crm::Rating> out(raw->count);
     for (std::uint64_t i = 0; i < raw->count; ++i) out[i] = {raw->users[i], raw->items[i], raw->values[i]};
+    if (folds != nullptr) folds->assign(raw->folds, raw->folds + (raw->fold_count > 0 ? raw->count : 0));
     *skipped = raw->skipped;
     MemoryContext ctx = raw->context;
     pg_guard([ctx] { MemoryContextDelete(ctx); });
@@ -269,6 +294,26 @@ const crm::RatingMatrix& rating_matrix(SpiSession& spi, const RatingColumns& c,
     }
     entry.last_used = ++cache.clock;
     return *cache.entries.back().matrix;
+}
+
+const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, crm::ItemSimilarity similarity,
+                                           std::optional<crm::ItemNeighbours>& uncached) {
+    Cache& cache = backend_cache();
+    const std::string key = std::to_string(k) + ":" + crm::item_similarity_name(similarity);
+    for (CacheEntry& e : cache.entries) {
+        if (!e.matrix || &*e.matrix != &m) continue;
+        const auto found = e.neighbours.find(key);
+        if (found != e.neighbours.end()) return *found->second;
+        auto built = std::make_unique<crm::ItemNeighbours>(crm::item_neighbour_links(m, k, similarity));
+        // Kept only within the budget; the matrix it belongs to is not evicted for it.
+        if (cached_bytes(cache) + built->memory_bytes() > cf_cache_memory_bytes()) {
+            uncached.emplace(std::move(*built));
+            return *uncached;
+        }
+        return *e.neighbours.emplace(key, std::move(built)).first->second;
+    }
+    uncached.emplace(crm::item_neighbour_links(m, k, similarity));
+    return *uncached;
 }
 
 }  // namespace crm::pg

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "cf.hpp"
+#include "item_knn.hpp"
 
 #include "relation.hpp"
 #include "spi_session.hpp"
@@ -44,5 +45,16 @@ const crm::RatingMatrix& rating_matrix(SpiSession& spi, const RatingColumns& c,
 // Reads the rating rows (user, item, rating as float8) with the caller's
 // privileges, within crm.max_fit_memory; NULL rows are counted in *skipped.
 std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, std::int64_t* skipped);
+
+// load_ratings plus a fold column (read as bigint): folds[r] is its value, or
+// -1 when NULL or outside [0, fold_count).
+std::vector<crm::Rating> load_ratings_with_folds(SpiSession& spi, const RatingColumns& c, const ColumnRef* fold_col,
+                                                 int fold_count, std::vector<int>* folds, std::int64_t* skipped);
+
+// The k-nearest item lists of `m`: kept with m when m is a cached matrix (and
+// they fit crm.cf_cache_memory), so a later call on the same table version
+// reuses them; otherwise built into `uncached`.
+const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, crm::ItemSimilarity similarity,
+                                           std::optional<crm::ItemNeighbours>& uncached);
 
 }  // namespace crm::pg

@@ -1,0 +1,29 @@
+// Argument handling shared by the recommender functions (crm.cf_* and the
+// top-N families of reco.cpp): the ratings table and its columns, key
+// arrays, and required scalar arguments, each a clear error when NULL.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cf_cache.hpp"
+#include "pg_includes.hpp"
+
+namespace crm::pg {
+
+// Arguments 0..3: ratings regclass, user_col, item_col, rating_col (22004 when
+// NULL, 42P01/42703 when missing, 42804 for non-integer keys or a non-numeric rating).
+RatingColumns resolve_rating_columns(FunctionCallInfo fcinfo);
+
+// A bigint[] argument (not NULL: the caller checks) as keys; NULL elements 22004.
+std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const char* name);
+
+// Required integer and text arguments (22004 naming the argument when NULL).
+int int_arg(FunctionCallInfo fcinfo, int argno, const char* name);
+std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* name);
+
+// Sets up a materialised set-returning call.
+ReturnSetInfo* materialize(FunctionCallInfo fcinfo);
+
+}  // namespace crm::pg
