@@ -46,6 +46,11 @@ double float8_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
     return PG_GETARG_FLOAT8(argno);
 }
 
+std::string name_arg_checked(FunctionCallInfo fcinfo, int argno, const char* name) {
+    if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
+    return crm::pg::name_arg(fcinfo, argno);
+}
+
 std::int64_t int8_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
     if (PG_ARGISNULL(argno)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(name) + " must not be NULL");
     return PG_GETARG_INT64(argno);
@@ -331,8 +336,8 @@ CRM_FUNCTION(crm_userknn_recommend_batch) {
 CRM_FUNCTION(crm_content_recommend_batch) {
     const crm::pg::RatingColumns c = crm::pg::resolve_rating_columns(fcinfo);
     const Oid attributes = regclass_arg(fcinfo, 4, "attributes");
-    const std::string item_col = text_arg_checked(fcinfo, 5, "attribute_item_col");
-    const std::string attribute_col = text_arg_checked(fcinfo, 6, "attribute_col");
+    const std::string item_col = name_arg_checked(fcinfo, 5, "attribute_item_col");
+    const std::string attribute_col = name_arg_checked(fcinfo, 6, "attribute_col");
     const std::size_t n = list_length(fcinfo, 8);
     crm::RecommenderOptions o;
     o.diversity = float8_arg(fcinfo, 9, "diversity");
@@ -351,8 +356,8 @@ CRM_FUNCTION(crm_content_recommend_batch) {
 // crm.content_similar_items(attributes, attribute_item_col, attribute_col, item, n)
 CRM_FUNCTION(crm_content_similar_items) {
     const Oid attributes = regclass_arg(fcinfo, 0, "attributes");
-    const std::string item_col = text_arg_checked(fcinfo, 1, "attribute_item_col");
-    const std::string attribute_col = text_arg_checked(fcinfo, 2, "attribute_col");
+    const std::string item_col = name_arg_checked(fcinfo, 1, "attribute_item_col");
+    const std::string attribute_col = name_arg_checked(fcinfo, 2, "attribute_col");
     const std::int64_t item = int8_arg(fcinfo, 3, "item");
     const std::size_t n = list_length(fcinfo, 4);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
@@ -373,8 +378,8 @@ CRM_FUNCTION(crm_content_similar_items) {
 CRM_FUNCTION(crm_hybrid_recommend_batch) {
     const crm::pg::RatingColumns c = crm::pg::resolve_rating_columns(fcinfo);
     const Oid attributes = regclass_arg(fcinfo, 4, "attributes");
-    const std::string item_col = text_arg_checked(fcinfo, 5, "attribute_item_col");
-    const std::string attribute_col = text_arg_checked(fcinfo, 6, "attribute_col");
+    const std::string item_col = name_arg_checked(fcinfo, 5, "attribute_item_col");
+    const std::string attribute_col = name_arg_checked(fcinfo, 6, "attribute_col");
     const std::size_t n = list_length(fcinfo, 8);
     crm::RecommenderOptions o;
     o.item_k = int_arg(fcinfo, 9, "k");
@@ -403,8 +408,8 @@ CRM_FUNCTION(crm_popular_recommend_batch) {
     const bool grouped = !PG_ARGISNULL(6);
     std::string customer_col, group_col;
     if (grouped) {
-        customer_col = text_arg_checked(fcinfo, 7, "customer_col");
-        group_col = text_arg_checked(fcinfo, 8, "group_col");
+        customer_col = name_arg_checked(fcinfo, 7, "customer_col");
+        group_col = name_arg_checked(fcinfo, 8, "group_col");
     } else if (!PG_ARGISNULL(7) || !PG_ARGISNULL(8)) {
         crm::throw_invalid("customer_col and group_col need customers");
     }
