@@ -54,13 +54,7 @@ crm::TopNOptions topn_options(FunctionCallInfo fcinfo, int n_arg) {
 // crm.cf_predict(ratings, user_col, item_col, rating_col, users, items, k, min_k, similarity)
 CRM_FUNCTION(crm_cf_predict) {
     const Columns c = resolve(fcinfo);
-    if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
-        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "users and items must not be NULL");
-    const std::vector<std::int64_t> users = int8_array(fcinfo, 4, "users");
-    const std::vector<std::int64_t> items = int8_array(fcinfo, 5, "items");
-    if (users.size() != items.size())
-        crm::throw_invalid("users and items must have the same length (one pair per position), got " +
-                           std::to_string(users.size()) + " and " + std::to_string(items.size()));
+    const auto pairs = crm::pg::user_item_pairs(fcinfo, 4, 5);
     crm::KnnOptions o;
     o.k = int_arg(fcinfo, 6, "k");
     o.min_k = int_arg(fcinfo, 7, "min_k");
@@ -70,14 +64,7 @@ CRM_FUNCTION(crm_cf_predict) {
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
-    std::vector<std::pair<std::int64_t, std::int64_t>> pairs(users.size());
-    for (std::size_t i = 0; i < users.size(); ++i) pairs[i] = {users[i], items[i]};
-    const std::vector<double> predictions = crm::predict(m, pairs, o);
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(predictions[i])};
-        bool nulls[3] = {false, false, std::isnan(predictions[i])};
-        crm::pg::put_srf_row(rsinfo, v, nulls);
-    }
+    crm::pg::put_predictions(rsinfo, pairs, crm::predict(m, pairs, o));
     spi.finish();
     return static_cast<Datum>(0);
 }

@@ -1,8 +1,11 @@
 #include "cf_args.hpp"
 
+#include <cmath>
+
 #include "errors.hpp"
 
 #include "bridge.hpp"
+#include "composite.hpp"
 #include "datum_convert.hpp"
 #include "relation.hpp"
 
@@ -65,6 +68,28 @@ std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* nam
 ReturnSetInfo* materialize(FunctionCallInfo fcinfo) {
     pg_guard([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> user_item_pairs(FunctionCallInfo fcinfo, int users_arg, int items_arg) {
+    if (PG_ARGISNULL(users_arg) || PG_ARGISNULL(items_arg))
+        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "users and items must not be NULL");
+    const std::vector<std::int64_t> users = int8_array(fcinfo, users_arg, "users");
+    const std::vector<std::int64_t> items = int8_array(fcinfo, items_arg, "items");
+    if (users.size() != items.size())
+        crm::throw_invalid("users and items must have the same length (one pair per position), got " +
+                           std::to_string(users.size()) + " and " + std::to_string(items.size()));
+    std::vector<std::pair<std::int64_t, std::int64_t>> pairs(users.size());
+    for (std::size_t i = 0; i < users.size(); ++i) pairs[i] = {users[i], items[i]};
+    return pairs;
+}
+
+void put_predictions(ReturnSetInfo* rsinfo, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
+                     const std::vector<double>& predictions) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(predictions[i])};
+        bool nulls[3] = {false, false, std::isnan(predictions[i])};
+        put_srf_row(rsinfo, v, nulls);
+    }
 }
 
 }  // namespace crm::pg

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cf_cache.hpp"
@@ -22,6 +23,14 @@ std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const c
 // Required integer and text arguments (22004 naming the argument when NULL).
 int int_arg(FunctionCallInfo fcinfo, int argno, const char* name);
 std::string text_arg_checked(FunctionCallInfo fcinfo, int argno, const char* name);
+
+// The (users[i], items[i]) pairs of two bigint[] arguments: neither NULL (22004),
+// the same length (22023).
+std::vector<std::pair<std::int64_t, std::int64_t>> user_item_pairs(FunctionCallInfo fcinfo, int users_arg, int items_arg);
+
+// Rows (user_id, item_id, prediction), NaN as NULL.
+void put_predictions(ReturnSetInfo* rsinfo, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
+                     const std::vector<double>& predictions);
 
 // Sets up a materialised set-returning call.
 ReturnSetInfo* materialize(FunctionCallInfo fcinfo);

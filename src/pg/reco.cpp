@@ -108,13 +108,18 @@ bool is_array_type(Oid type) {
     return pg_guard([type] { return OidIsValid(get_element_type(type)); });
 }
 
+// The attribute table and its two columns, three arguments from `first` on.
+struct AttributeArgs {
+    Oid relid;
+    std::string item_col, attribute_col;
+};
+
 // Item attributes: a text[] column (NULL elements ignored) or one scalar per row
 // (key/value rows), any type, read as text. Several rows per item are merged.
-crm::ContentModel read_attributes(crm::pg::SpiSession& spi, Oid relid, const std::string& item_col,
-                                  const std::string& attribute_col) {
-    const crm::pg::RelationRef rel = crm::pg::resolve_relation(relid, "attributes");
-    const crm::pg::ColumnRef item = crm::pg::resolve_column(rel, item_col, "attribute_item_col");
-    const crm::pg::ColumnRef attr = crm::pg::resolve_column(rel, attribute_col, "attribute_col");
+crm::ContentModel read_attributes(crm::pg::SpiSession& spi, const AttributeArgs& a) {
+    const crm::pg::RelationRef rel = crm::pg::resolve_relation(a.relid, "attributes");
+    const crm::pg::ColumnRef item = crm::pg::resolve_column(rel, a.item_col, "attribute_item_col");
+    const crm::pg::ColumnRef attr = crm::pg::resolve_column(rel, a.attribute_col, "attribute_col");
     if (!crm::pg::is_integer_type(item.type))
         crm::throw_error(crm::ErrorKind::DatatypeMismatch,
                          "column \"" + item.name + "\" must be an integer or bigint key, not " + item.type_name);
@@ -123,6 +128,14 @@ crm::ContentModel read_attributes(crm::pg::SpiSession& spi, Oid relid, const std
                                    : "pg_catalog.array_remove(ARRAY[" + attr.quoted_name + "::pg_catalog.text], NULL)";
     return crm::ContentModel(read_keyed(
         spi, "SELECT " + item.quoted_name + "::pg_catalog.int8, " + values + " FROM " + rel.quoted_name, "attributes"));
+}
+
+Oid regclass_arg(FunctionCallInfo fcinfo, int argno, const char* name);
+
+// The attribute arguments: three from `first` on.
+AttributeArgs attribute_args(FunctionCallInfo fcinfo, int first) {
+    return {regclass_arg(fcinfo, first, "attributes"), name_arg_checked(fcinfo, first + 1, "attribute_item_col"),
+            name_arg_checked(fcinfo, first + 2, "attribute_col")};
 }
 
 Oid regclass_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
@@ -283,13 +296,7 @@ CRM_FUNCTION(crm_itemknn_recommend_batch) {
 // crm.itemknn_predict(ratings, user_col, item_col, rating_col, users, items, k, min_k, similarity)
 CRM_FUNCTION(crm_itemknn_predict) {
     const crm::pg::RatingColumns c = crm::pg::resolve_rating_columns(fcinfo);
-    if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
-        crm::throw_error(crm::ErrorKind::NullValueNotAllowed, "users and items must not be NULL");
-    const std::vector<std::int64_t> users = int8_array(fcinfo, 4, "users");
-    const std::vector<std::int64_t> items = int8_array(fcinfo, 5, "items");
-    if (users.size() != items.size())
-        crm::throw_invalid("users and items must have the same length (one pair per position), got " +
-                           std::to_string(users.size()) + " and " + std::to_string(items.size()));
+    const auto pairs = crm::pg::user_item_pairs(fcinfo, 4, 5);
     crm::ItemPredictOptions o;
     o.k = int_arg(fcinfo, 6, "k");
     o.min_k = int_arg(fcinfo, 7, "min_k");
@@ -300,14 +307,7 @@ CRM_FUNCTION(crm_itemknn_predict) {
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
-    std::vector<std::pair<std::int64_t, std::int64_t>> pairs(users.size());
-    for (std::size_t i = 0; i < users.size(); ++i) pairs[i] = {users[i], items[i]};
-    const std::vector<double> est = crm::predict_item_based(m, pairs, o);
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(est[i])};
-        bool nulls[3] = {false, false, std::isnan(est[i])};
-        crm::pg::put_srf_row(rsinfo, v, nulls);
-    }
+    crm::pg::put_predictions(rsinfo, pairs, crm::predict_item_based(m, pairs, o));
     spi.finish();
     return static_cast<Datum>(0);
 }
@@ -335,16 +335,14 @@ CRM_FUNCTION(crm_userknn_recommend_batch) {
 //                             attribute_col, users, n, diversity)
 CRM_FUNCTION(crm_content_recommend_batch) {
     const crm::pg::RatingColumns c = crm::pg::resolve_rating_columns(fcinfo);
-    const Oid attributes = regclass_arg(fcinfo, 4, "attributes");
-    const std::string item_col = name_arg_checked(fcinfo, 5, "attribute_item_col");
-    const std::string attribute_col = name_arg_checked(fcinfo, 6, "attribute_col");
+    const AttributeArgs attributes = attribute_args(fcinfo, 4);
     const std::size_t n = list_length(fcinfo, 8);
     crm::RecommenderOptions o;
     o.diversity = float8_arg(fcinfo, 9, "diversity");
     crm::check_recommender_options(o);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
-    const crm::ContentModel content = read_attributes(spi, attributes, item_col, attribute_col);
+    const crm::ContentModel content = read_attributes(spi, attributes);
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     crm::Recommender rec(m, crm::RecoMethod::Content, o, &content);
@@ -355,14 +353,12 @@ CRM_FUNCTION(crm_content_recommend_batch) {
 
 // crm.content_similar_items(attributes, attribute_item_col, attribute_col, item, n)
 CRM_FUNCTION(crm_content_similar_items) {
-    const Oid attributes = regclass_arg(fcinfo, 0, "attributes");
-    const std::string item_col = name_arg_checked(fcinfo, 1, "attribute_item_col");
-    const std::string attribute_col = name_arg_checked(fcinfo, 2, "attribute_col");
+    const AttributeArgs attributes = attribute_args(fcinfo, 0);
     const std::int64_t item = int8_arg(fcinfo, 3, "item");
     const std::size_t n = list_length(fcinfo, 4);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
-    const crm::ContentModel content = read_attributes(spi, attributes, item_col, attribute_col);
+    const crm::ContentModel content = read_attributes(spi, attributes);
     std::vector<crm::RankedItem> list;
     for (const auto& [key, score] : content.like({item})) {
         if (list.size() >= n) break;
@@ -377,9 +373,7 @@ CRM_FUNCTION(crm_content_similar_items) {
 //                            attribute_col, users, n, k, weight, min_support, new_item_slots, diversity)
 CRM_FUNCTION(crm_hybrid_recommend_batch) {
     const crm::pg::RatingColumns c = crm::pg::resolve_rating_columns(fcinfo);
-    const Oid attributes = regclass_arg(fcinfo, 4, "attributes");
-    const std::string item_col = name_arg_checked(fcinfo, 5, "attribute_item_col");
-    const std::string attribute_col = name_arg_checked(fcinfo, 6, "attribute_col");
+    const AttributeArgs attributes = attribute_args(fcinfo, 4);
     const std::size_t n = list_length(fcinfo, 8);
     crm::RecommenderOptions o;
     o.item_k = int_arg(fcinfo, 9, "k");
@@ -390,7 +384,7 @@ CRM_FUNCTION(crm_hybrid_recommend_batch) {
     crm::check_recommender_options(o);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
-    const crm::ContentModel content = read_attributes(spi, attributes, item_col, attribute_col);
+    const crm::ContentModel content = read_attributes(spi, attributes);
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     std::optional<crm::ItemNeighbours> uncached_nb;
@@ -486,7 +480,7 @@ CRM_FUNCTION(crm_reco_evaluate) {
     crm::pg::SpiSession spi;
     std::optional<crm::ContentModel> content;
     if (OidIsValid(attributes_relid))
-        content.emplace(read_attributes(spi, attributes_relid, options.attributes.item_col, options.attributes.attribute_col));
+        content.emplace(read_attributes(spi, {attributes_relid, options.attributes.item_col, options.attributes.attribute_col}));
     std::int64_t skipped = 0;
     std::vector<int> fold;
     const std::vector<crm::Rating> ratings =
