@@ -3,8 +3,9 @@
 # 1.08M-rating data set of the performance issue (50k users, 20k items, steep
 # popularity), the table registered with crm.cf_track_changes so each backend
 # keeps its rating matrix (and the neighbour lists built from it). pgbench
-# with CLIENTS clients (default 8) for SECONDS_RUN seconds per call; each
-# client's first (cold) call is left out. Prints p50/p95/p99 per call.
+# with CLIENTS clients (default 8) for SECONDS_RUN seconds per call; the
+# calls before every client has finished its first (cold, building) call are
+# left out. Prints p50/p95/p99 per call.
 # Expects PGHOST/PGPORT/PGUSER of a running cluster with the extension.
 set -euo pipefail
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -39,13 +40,17 @@ for script in similar_live similar_stored user_topn; do
     (cd "$work" && "$PG_BIN/pgbench" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_RUN" -f "$script.sql" -l --log-prefix=lat >/dev/null 2>&1)
     cat "$work"/lat* | SCRIPT="$script" "${CRM_PYTHON:-/usr/bin/python3}" -c '
 import os, sys
+# pgbench -l lines: client, transaction, latency (us), script, end time (s, us).
 by_client = {}
 for l in sys.stdin:
     r = l.split()
     if r:
-        by_client.setdefault(r[0], []).append(int(r[2]) / 1000.0)
-warm = sorted(x for lat in by_client.values() for x in lat[1:])
-cold = [lat[0] for lat in by_client.values()]
+        by_client.setdefault(r[0], []).append((int(r[2]) / 1000.0, int(r[4]) + int(r[5]) / 1e6))
+# Warm: calls that started after every client had finished its first (cold) call, so no
+# backend is still building its matrix or neighbour lists on the shared cores.
+all_warm = max(calls[0][1] for calls in by_client.values())
+warm = sorted(lat for calls in by_client.values() for lat, end in calls[1:] if end - lat / 1000.0 >= all_warm)
+cold = [calls[0][0] for calls in by_client.values()]
 pct = lambda p: warm[min(len(warm) - 1, int(p * len(warm)))]
 name = os.environ["SCRIPT"]
 print(f"{name}: clients {len(by_client)}, warm calls {len(warm)}: p50 {pct(0.5):.2f} ms, "

@@ -37,5 +37,7 @@ cd "$REPO_ROOT"   # bench/cf.sql reads ../shared/data relative to the checkout
 "${CRM_PYTHON:-/usr/bin/python3}" "$REPO_ROOT/bench/harness.py" --repeat "$REPEAT" "${FILES[@]}"
 log "cf_recommend latency under pgbench"
 bash "$REPO_ROOT/bench/cf_latency.sh"
+log "item-kNN similar-items and top-N latency under pgbench"
+bash "$REPO_ROOT/bench/reco_latency.sh"
 log "three postgres_fdw shards against one node"
 bash "$REPO_ROOT/bench/shards.sh"

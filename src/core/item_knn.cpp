@@ -242,7 +242,8 @@ std::vector<std::pair<std::size_t, double>> item_similarity_row(const RatingMatr
 ItemKnnScorer::ItemKnnScorer(const ItemNeighbours& model)
     : model_(model), score_(model.items(), 0.0), owned_(model.items(), 0) {}
 
-std::vector<std::pair<std::int64_t, double>> ItemKnnScorer::score(const std::vector<std::int64_t>& user_items) {
+std::vector<std::pair<std::int64_t, double>> ItemKnnScorer::score(const std::vector<std::int64_t>& user_items,
+                                                                   std::size_t limit) {
     std::vector<std::size_t> owned;
     for (const std::int64_t key : user_items) {
         const std::size_t i = model_.index(key);
@@ -268,9 +269,12 @@ std::vector<std::pair<std::int64_t, double>> ItemKnnScorer::score(const std::vec
         score_[j] = 0.0;
     }
     for (const std::size_t i : owned) owned_[i] = 0;
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const auto better = [](const auto& a, const auto& b) {
         return a.second > b.second || (a.second == b.second && a.first < b.first);
-    });
+    };
+    const std::size_t keep = std::min(limit, out.size());
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), better);
+    out.resize(keep);
     return out;
 }
 

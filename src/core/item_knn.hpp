@@ -90,13 +90,13 @@ std::vector<ItemNeighbours::Link> item_neighbour_links(const RatingMatrix& m, in
 std::vector<std::pair<std::size_t, double>> item_similarity_row(const RatingMatrix& m, std::int64_t item,
                                                                 ItemSimilarity similarity);
 
-// The item-kNN score (see the top) of every item reachable from `user_items` (keys; any
-// order, unknown keys ignored), the user's own items left out: best first,
-// ties by lower key. Scratch space is kept between calls.
+// The item-kNN score (see the top) of the `limit` best items reachable from
+// `user_items` (keys; any order, unknown keys ignored), the user's own items
+// left out: best first, ties by lower key. Scratch space is kept between calls.
 class ItemKnnScorer {
 public:
     explicit ItemKnnScorer(const ItemNeighbours& model);
-    std::vector<std::pair<std::int64_t, double>> score(const std::vector<std::int64_t>& user_items);
+    std::vector<std::pair<std::int64_t, double>> score(const std::vector<std::int64_t>& user_items, std::size_t limit);
 
 private:
     const ItemNeighbours& model_;

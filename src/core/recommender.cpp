@@ -107,6 +107,7 @@ struct Recommender::State {
     std::unique_ptr<UserTopN> user_topn;
     std::size_t user_topn_n = 0;
     std::vector<Scored> popular;
+    bool popular_sorted = false;
     std::unordered_map<std::int64_t, std::size_t> group_of;
     std::vector<std::vector<Scored>> group_popular;
     std::vector<std::uint8_t> mark;  // per user of m, for collaborative cosines
@@ -132,7 +133,7 @@ struct Recommender::State {
     }
 
     std::vector<RankedItem> hybrid(const std::vector<std::int64_t>& mine, std::size_t limit) {
-        const std::vector<Scored> cf = item_scorer->score(mine);
+        const std::vector<Scored> cf = item_scorer->score(mine, std::numeric_limits<std::size_t>::max());
         const std::vector<Scored> ct = content->like(mine);
         const double cf_max = cf.empty() ? 1.0 : cf.front().second;
         const double ct_max = ct.empty() ? 1.0 : ct.front().second;
@@ -237,7 +238,13 @@ struct Recommender::State {
         return out;
     }
 
-    void fill(std::vector<RankedItem>& out, const std::vector<std::int64_t>& mine, std::int64_t user, std::size_t n) const {
+    void fill(std::vector<RankedItem>& out, const std::vector<std::int64_t>& mine, std::int64_t user, std::size_t n) {
+        if (out.size() >= n) return;
+        // Sorted on first need: most lists never reach the fill.
+        if (!popular_sorted) {
+            popular = popularity_order(m);
+            popular_sorted = true;
+        }
         std::vector<std::int64_t> listed;
         for (const RankedItem& r : out) listed.push_back(r.item);
         std::sort(listed.begin(), listed.end());
@@ -268,7 +275,6 @@ Recommender::Recommender(const RatingMatrix& m, RecoMethod method, const Recomme
         }
         s_->item_scorer = std::make_unique<ItemKnnScorer>(*s_->neighbours);
     }
-    s_->popular = popularity_order(m);
 }
 
 Recommender::~Recommender() = default;
@@ -319,7 +325,7 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
             break;
         }
         case RecoMethod::ItemKnn:
-            out = State::ranked(s.item_scorer->score(mine), pool, RecoReason::SimilarItems);
+            out = State::ranked(s.item_scorer->score(mine, pool), pool, RecoReason::SimilarItems);
             break;
         case RecoMethod::Content:
             out = State::ranked(s.content->like(mine), pool, RecoReason::Content);

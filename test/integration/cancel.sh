@@ -29,6 +29,8 @@ CALLS=(
   "SELECT count(*) FROM crm.frequent_itemsets('big_lines', 'b', 'i', 0.002, max_len => 5, max_itemsets => 10000000)"
   "SELECT sum((f.m).r) FROM generate_series(1, 20) g, LATERAL (SELECT crm.paretonbd_fit(x + g % 2, least(x, 3), 40 + x + (c % 7)) AS m FROM (SELECT c, c % 9 AS x FROM big_orders WHERE c < 200000) s) f"
   "SELECT crm.tree_fit(ARRAY[x, y, z, w], x + y > 20, crm.tree_options(n_trees => 300, min_samples_leaf => 50, seed => 1)) IS NOT NULL FROM big_points"
+  "SELECT count(*) FROM generate_series(1, 40) g, LATERAL crm.itemknn_fit('big_ratings', 'u', 'it', 'r', k => 50 + g) f"
+  "SELECT count(*) FROM generate_series(1, 10) g, LATERAL crm.reco_evaluate('big_ratings', 'u', 'it', 'r', 'itemknn', options => jsonb_build_object('seed', g)) e"
 )
 
 worst=0

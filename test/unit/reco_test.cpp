@@ -108,7 +108,7 @@ TEST(ItemKnn, TopNScoreIsTheSumOverTheUsersItemsAmongTheCandidatesNeighbours) {
         std::map<std::int64_t, double> expected;
         for (const auto& l : links)  // l.neighbour is among l.item's k neighbours
             if (mine.count(l.neighbour) && !mine.count(l.item)) expected[l.item] += l.similarity;
-        const auto got = scorer.score(std::vector<std::int64_t>(mine.begin(), mine.end()));
+        const auto got = scorer.score(std::vector<std::int64_t>(mine.begin(), mine.end()), 1000);
         ASSERT_EQ(got.size(), expected.size());
         for (std::size_t r = 0; r < got.size(); ++r) {
             EXPECT_NEAR(got[r].second, expected[got[r].first], 1e-12);
