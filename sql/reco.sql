@@ -141,6 +141,25 @@ FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'c
                        relevant_threshold => 1,
                        options => '{"attributes": "reco_items", "attribute_item_col": "product_id", "attribute_col": "tags"}');
 
+-- Privileges and row-level security: the caller's. A role that may read the ratings but not the
+-- attributes gets 42501; row-level security on the ratings hides other customers' rows from the lists.
+CREATE ROLE crm_regress_reco;
+GRANT USAGE ON SCHEMA crm TO crm_regress_reco;
+GRANT SELECT ON reco_ratings TO crm_regress_reco;
+ALTER TABLE reco_ratings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_north ON reco_ratings TO crm_regress_reco USING (customer_id IN (1, 2));
+SET ROLE crm_regress_reco;
+SELECT sqlstate_of($$SELECT * FROM crm.content_similar_items('reco_items', 'product_id', 'tags', 15)$$) AS attributes_denied;
+-- Seen: users 1 and 2 only, so items 13 and 14 (bought by 3 and 4) cannot appear.
+SELECT count(*) AS rows, count(*) FILTER (WHERE item_id IN (13, 14)) AS hidden_items
+FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', n => 5);
+RESET ROLE;
+DROP POLICY only_north ON reco_ratings;
+ALTER TABLE reco_ratings DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON reco_ratings FROM crm_regress_reco;
+REVOKE USAGE ON SCHEMA crm FROM crm_regress_reco;
+DROP ROLE crm_regress_reco;
+
 -- Bad input.
 SELECT * FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', diversity => 1.5);
 SELECT * FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', diversity => 'NaN');
