@@ -9,6 +9,8 @@
 -- Tables (schema crm_sample):
 --   customers(customer_id, name, region, signup_date)
 --   orders(order_id, customer_id, ordered_at, category, product, amount)
+--   product_attributes(product_id, product, attributes): one row per product of
+--     orders, attributes as 'key=value' tags (for content-based recommendations)
 --   order_lines(order_id, product): the articles of one order in six (market baskets)
 -- Customers differ in how often they buy (gamma-like spread), when they
 -- started and whether they stopped buying (churned), so every RFM segment
@@ -108,6 +110,48 @@ ALTER TABLE crm_sample.orders ADD PRIMARY KEY (order_id);
 CREATE INDEX ON crm_sample.orders (customer_id);
 ANALYZE crm_sample.customers;
 ANALYZE crm_sample.orders;
+
+-- Item attributes for content-based recommendations: one row per product of
+-- orders, product_id numbered in product name order (as the showcase numbers
+-- them), attributes as 'key=value' tags. Category, storage, taste, diet,
+-- room, size and function follow the product; the brand (invented names) and
+-- the appliances' energy class are drawn from (seed, product_id).
+CREATE TABLE crm_sample.product_attributes (
+    product_id bigint PRIMARY KEY,
+    product text NOT NULL UNIQUE,
+    attributes text[] NOT NULL
+);
+INSERT INTO crm_sample.product_attributes
+WITH products AS (
+    SELECT row_number() OVER (ORDER BY product) AS product_id, product
+    FROM (SELECT DISTINCT product FROM crm_sample.orders) d
+), described(product, tags) AS (VALUES
+    ('Fresh produce',   ARRAY['category=food', 'storage=cool', 'taste=fresh', 'perishable', 'diet=vegan']),
+    ('Dairy',           ARRAY['category=food', 'storage=chilled', 'taste=mild', 'perishable', 'diet=vegetarian']),
+    ('Bakery',          ARRAY['category=food', 'storage=ambient', 'taste=sweet', 'perishable', 'diet=vegetarian']),
+    ('Meat',            ARRAY['category=food', 'storage=chilled', 'taste=savoury', 'perishable']),
+    ('Frozen food',     ARRAY['category=food', 'storage=frozen', 'taste=savoury']),
+    ('Beverages',       ARRAY['category=food', 'storage=ambient', 'taste=sweet', 'diet=vegan']),
+    ('Pantry',          ARRAY['category=food', 'storage=ambient', 'taste=savoury', 'diet=vegan']),
+    ('Fridge',          ARRAY['category=appliance', 'room=kitchen', 'size=large', 'function=cooling']),
+    ('Washing machine', ARRAY['category=appliance', 'room=laundry', 'size=large', 'function=cleaning']),
+    ('Microwave',       ARRAY['category=appliance', 'room=kitchen', 'size=small', 'function=heating']),
+    ('Kettle',          ARRAY['category=appliance', 'room=kitchen', 'size=small', 'function=heating']),
+    ('Vacuum cleaner',  ARRAY['category=appliance', 'room=living', 'size=small', 'function=cleaning']),
+    ('Dishwasher',      ARRAY['category=appliance', 'room=kitchen', 'size=large', 'function=cleaning'])
+)
+SELECT p.product_id, p.product,
+       coalesce(d.tags, ARRAY[]::text[])
+       || CASE WHEN d.tags @> ARRAY['category=appliance']
+               THEN ARRAY['brand=' || (ARRAY['Voltara', 'Kelvin & Co', 'Homewright'])
+                                      [1 + floor(3 * crm_sample.u(:seed, p.product_id, 70))::int],
+                          'energy_class=' || (ARRAY['A', 'B', 'C'])
+                                             [1 + floor(3 * crm_sample.u(:seed, p.product_id, 71))::int]]
+               ELSE ARRAY['brand=' || (ARRAY['Brookfield', 'Green Valley', 'Nordvik', 'Sunny Farm'])
+                                      [1 + floor(4 * crm_sample.u(:seed, p.product_id, 70))::int]] END
+FROM products p LEFT JOIN described d USING (product)
+ORDER BY p.product_id;
+ANALYZE crm_sample.product_attributes;
 
 -- Market baskets: the article lines of one order in six (about 3,000 baskets at
 -- scale 1), one row per article; an article bought twice has two rows. Planted

@@ -184,6 +184,68 @@ WHERE c.customer_id IN (SELECT customer_key FROM rfm WHERE segment IN ('Potentia
                         ORDER BY customer_key LIMIT 4);
 
 \echo
+\echo '== More recommenders: similar products, a new customer, a diversified list (item-kNN, content, popular)'
+\echo 'Products like the Kettle: bought by the same customers (crm.similar_items) and described alike'
+\echo '(crm.content_similar_items over the tags of crm_sample.product_attributes):'
+SELECT 'bought by the same customers' AS similar_by,
+       string_agg(pn.product || ' (' || round(s.score::numeric, 2) || ')', ', ' ORDER BY s.rank) AS products
+FROM product_names k
+CROSS JOIN LATERAL crm.similar_items('pg_temp.purchases', 'customer_id', 'product_id', 'times_bought',
+                                     k.product_id, n => 3) s
+JOIN product_names pn ON pn.product_id = s.item_id
+WHERE k.product = 'Kettle'
+UNION ALL
+SELECT 'described alike',
+       string_agg(pn.product || ' (' || round(s.score::numeric, 2) || ')', ', ' ORDER BY s.rank)
+FROM crm_sample.product_attributes k
+CROSS JOIN LATERAL crm.content_similar_items('crm_sample.product_attributes', 'product_id', 'attributes',
+                                             k.product_id, n => 3) s
+JOIN product_names pn ON pn.product_id = s.item_id
+WHERE k.product = 'Kettle';
+\echo 'A new customer (id 0, no orders yet, region North) gets popular products (cold start): the region''s'
+\echo 'favourites from crm.popular_recommend_batch; every other method falls back to the most popular overall:'
+CREATE TEMP TABLE customer_regions AS
+SELECT customer_id, region FROM crm_sample.customers UNION ALL SELECT 0, 'North';
+SELECT 'crm.popular_recommend_batch, by region' AS method,
+       string_agg(pn.product || ' (' || r.reason || ', ' || r.score || ' customers)', ', ' ORDER BY r.rank) AS recommended
+FROM crm.popular_recommend_batch('pg_temp.purchases', 'customer_id', 'product_id', 'times_bought', users => ARRAY[0],
+                                 n => 3, customers => 'pg_temp.customer_regions', customer_col => 'customer_id',
+                                 group_col => 'region') r
+JOIN product_names pn ON pn.product_id = r.item_id
+UNION ALL
+SELECT 'crm.itemknn_recommend_batch',
+       string_agg(pn.product || ' (' || r.reason || ', ' || r.score || ' customers)', ', ' ORDER BY r.rank)
+FROM crm.itemknn_recommend_batch('pg_temp.purchases', 'customer_id', 'product_id', 'times_bought', users => ARRAY[0],
+                                 n => 3) r
+JOIN product_names pn ON pn.product_id = r.item_id;
+\echo 'Item-kNN top 4 plain and re-ranked for diversity (crm.itemknn_recommend_batch, diversity 0 and 0.5), for the'
+\echo 'first customer whose list changes. Products in this sample are bought independently of each other, so'
+\echo 'diversity swaps items of near-equal relevance and changes few lists:'
+CREATE TEMP TABLE diversified AS
+SELECT d.diversity, r.user_id, array_agg(r.item_id ORDER BY r.rank) AS items
+FROM unnest(ARRAY[0, 0.5]::float8[]) AS d(diversity)
+CROSS JOIN LATERAL crm.itemknn_recommend_batch('pg_temp.purchases', 'customer_id', 'product_id', 'times_bought',
+                                               n => 4, diversity => d.diversity) r
+GROUP BY d.diversity, r.user_id;
+SELECT d.diversity, d.user_id AS customer_id,
+       (SELECT string_agg(pn.product, ', ' ORDER BY pn.product)
+        FROM purchases p JOIN product_names pn USING (product_id) WHERE p.customer_id = d.user_id) AS bought,
+       (SELECT string_agg(pn.product, ', ' ORDER BY i.rank)
+        FROM unnest(d.items) WITH ORDINALITY AS i(item_id, rank)
+        JOIN product_names pn ON pn.product_id = i.item_id) AS recommended
+FROM diversified d
+WHERE d.user_id = (SELECT min(a.user_id) FROM diversified a JOIN diversified b USING (user_id)
+                   WHERE a.diversity = 0 AND b.diversity = 0.5
+                     AND ARRAY(SELECT unnest(a.items) ORDER BY 1) <> ARRAY(SELECT unnest(b.items) ORDER BY 1))
+ORDER BY d.diversity;
+SELECT count(*) AS lists,
+       count(*) FILTER (WHERE a.items <> b.items) AS lists_changed,
+       count(*) FILTER (WHERE ARRAY(SELECT unnest(a.items) ORDER BY 1) <> ARRAY(SELECT unnest(b.items) ORDER BY 1))
+         AS lists_with_another_product
+FROM diversified a JOIN diversified b USING (user_id)
+WHERE a.diversity = 0 AND b.diversity = 0.5;
+
+\echo
 \echo '== Customer lifetime value: BG/NBD + Gamma-Gamma as of 2025-01-01, 12 months, 1% a month (crm.clv_analyze)'
 CREATE TEMP TABLE clv AS
 SELECT * FROM crm.clv_analyze('crm_sample.orders', 'customer_id', 'ordered_at', 'amount', as_of => '2025-01-01');

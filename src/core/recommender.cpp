@@ -284,8 +284,14 @@ void Recommender::set_groups(const std::vector<std::pair<std::int64_t, std::stri
     s.group_of.clear();
     s.group_popular.clear();
     std::map<std::string, std::size_t> ids;
+    // A user listed more than once belongs to the smallest of their groups, whatever the row order.
+    std::unordered_map<std::int64_t, const std::string*> chosen;
     for (const auto& [user, group] : user_groups) {
-        const auto id = ids.emplace(group, ids.size()).first->second;
+        const auto it = chosen.find(user);
+        if (it == chosen.end() || group < *it->second) chosen[user] = &group;
+    }
+    for (const auto& [user, group] : chosen) {
+        const auto id = ids.emplace(*group, ids.size()).first->second;
         s.group_of[user] = id;
     }
     std::vector<std::unordered_map<std::int64_t, double>> counts(ids.size());
