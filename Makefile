@@ -10,12 +10,12 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 # The install script of the current version is built from one module per
 # feature (sql/install/<module>.sql, in this order); released versions' install
 # scripts and the upgrade scripts between versions are frozen files.
-INSTALL_MODULES = header common rfm weighted_score campaign cold_chain kmeans cf reco clv baskets kpis trees profile bi
+INSTALL_MODULES = header common rfm weighted_score campaign cold_chain kmeans cf reco factors clv baskets kpis trees profile bi
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out, in this order.
-REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf reco clv baskets kpis trees profile partial_combine bridge
+REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf reco factors clv baskets kpis trees profile partial_combine bridge
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config

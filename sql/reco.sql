@@ -177,7 +177,7 @@ SELECT * FROM crm.content_recommend_batch('reco_ratings', 'customer_id', 'produc
 SELECT * FROM crm.hybrid_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'tags', weight => 2);
 SELECT * FROM crm.hybrid_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'tags', min_support => 0);
 SELECT * FROM crm.popular_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', group_col => 'region');
-SELECT * FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'svd');
+SELECT * FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'svdpp');
 SELECT * FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'itemknn', options => '{"kk": 3}');
 SELECT * FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'itemknn', options => '{"k": "3"}');
 SELECT * FROM crm.reco_evaluate('reco_ratings', 'customer_id', 'product_id', 'bought', 'itemknn', options => '[1]');

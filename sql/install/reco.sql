@@ -125,7 +125,7 @@ RETURNS TABLE (fold integer, test_ratings bigint, users bigint, rmse double prec
 AS 'MODULE_PATHNAME', 'crm_reco_evaluate'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION crm.reco_evaluate(regclass, name, name, name, text, integer, name, integer, double precision, boolean, jsonb) IS
-'Cross-validation of a top-n method (userknn, itemknn, content, hybrid, popular, random): per fold RMSE/MAE (methods '
-'that predict ratings), precision, recall, NDCG and MAP at n, catalogue coverage, intra-list diversity and mean '
+'Cross-validation of a top-n method (userknn, itemknn, content, hybrid, popular, random, als, svd): per fold '
+'RMSE/MAE (methods that predict ratings), precision, recall, NDCG and MAP at n, catalogue coverage, intra-list diversity and mean '
 'popularity. fold_col: fixed folds (0 .. folds-1 evaluated; other values always train). options: the method''s '
 'hyper-parameters and item attributes as JSON.';

@@ -94,6 +94,7 @@ constexpr std::uint8_t tree_model = 0x5A;       // 'Z'
 constexpr std::uint8_t tree_rows = 0x58;        // 'X'
 constexpr std::uint8_t tree_fit_state = 0x59;   // 'Y'
 constexpr std::uint8_t binary_metrics_state = 0x41;  // 'A' (AUC)
+constexpr std::uint8_t factor_model = 0x46;     // 'F' (ALS / SVD)
 }
 
 // The name of a known tag's value, or nullptr.
@@ -119,6 +120,7 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::tree_rows: return "decision tree training rows";
         case tags::tree_fit_state: return "crm.tree_fit partial state";
         case tags::binary_metrics_state: return "crm.binary_metrics partial state";
+        case tags::factor_model: return "latent-factor model";
         default: return nullptr;
     }
 }

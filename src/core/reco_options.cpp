@@ -69,6 +69,21 @@ RecoOptions parse_reco_options(RecoMethod method, const std::string& text) {
             const int seed = int_option(v, "seed");
             out.seed = static_cast<std::uint64_t>(static_cast<std::int64_t>(seed));
             e.options.seed = out.seed;
+            e.options.als.seed = e.options.svd.seed = seed;
+        } else if (key == "factors") {
+            e.options.als.factors = e.options.svd.factors = int_option(v, "factors");
+        } else if (key == "regularization") {
+            e.options.als.regularization = e.options.svd.regularization = number_option(v, "regularization");
+        } else if (key == "alpha") {
+            e.options.als.alpha = number_option(v, "alpha");
+        } else if (key == "iterations") {
+            e.options.als.iterations = int_option(v, "iterations");
+        } else if (key == "epochs") {
+            e.options.svd.epochs = int_option(v, "epochs");
+        } else if (key == "learning_rate") {
+            e.options.svd.learning_rate = number_option(v, "learning_rate");
+        } else if (key == "init_std") {
+            e.options.svd.init_std = number_option(v, "init_std");
         } else if (key == "attributes") {
             out.attributes.table = string_option(v, "attributes");
         } else if (key == "attribute_item_col") {
@@ -78,7 +93,8 @@ RecoOptions parse_reco_options(RecoMethod method, const std::string& text) {
         } else {
             throw_invalid("unknown option \"" + key + "\"",
                           "Valid options: k, similarity, neighbours, weight, min_support, new_item_slots, diversity, "
-                          "seed, attributes, attribute_item_col, attribute_col.");
+                          "seed, attributes, attribute_item_col, attribute_col, factors, regularization, alpha, "
+                          "iterations, epochs, learning_rate, init_std.");
         }
     }
     const bool any_attr = !out.attributes.table.empty() || !out.attributes.item_col.empty() ||

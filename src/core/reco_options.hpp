@@ -9,6 +9,8 @@
 //   weight, min_support, new_item_slots   hybrid (0.9, 5, 1)
 //   diversity          number  MMR in [0, 1] (0)
 //   seed               int     random split and the random method (0)
+//   factors, regularization   als (16, 5) and svd (100, 0.02)
+//   alpha, iterations  als (2, 10);  epochs, learning_rate, init_std   svd (20, 0.005, 0.1)
 //   attributes, attribute_item_col, attribute_col   the item attribute table
 //                              (content and hybrid), as for crm.content_recommend_batch
 #pragma once

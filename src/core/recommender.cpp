@@ -36,9 +36,9 @@ bool contains(const std::vector<std::int64_t>& sorted, std::int64_t key) {
 
 RecoMethod parse_reco_method(const std::string& name) {
     for (const RecoMethod m : {RecoMethod::UserKnn, RecoMethod::ItemKnn, RecoMethod::Content, RecoMethod::Hybrid,
-                               RecoMethod::Popular, RecoMethod::Random})
+                               RecoMethod::Popular, RecoMethod::Random, RecoMethod::Als, RecoMethod::Svd})
         if (name == reco_method_name(m)) return m;
-    throw_invalid("method must be one of userknn, itemknn, content, hybrid, popular, random, got \"" + name + "\"");
+    throw_invalid("method must be one of userknn, itemknn, content, hybrid, popular, random, als, svd, got \"" + name + "\"");
 }
 
 const char* reco_method_name(RecoMethod m) {
@@ -49,6 +49,8 @@ const char* reco_method_name(RecoMethod m) {
         case RecoMethod::Hybrid: return "hybrid";
         case RecoMethod::Popular: return "popular";
         case RecoMethod::Random: return "random";
+        case RecoMethod::Als: return "als";
+        case RecoMethod::Svd: return "svd";
     }
     return "?";
 }
@@ -62,6 +64,7 @@ const char* reco_reason_name(RecoReason r) {
         case RecoReason::PopularInGroup: return "popular_in_group";
         case RecoReason::Popular: return "popular";
         case RecoReason::Random: return "random";
+        case RecoReason::LatentFactors: return "latent_factors";
     }
     return "?";
 }
@@ -103,6 +106,9 @@ struct Recommender::State {
     const ContentModel* content;
     const ItemNeighbours* neighbours;
     std::optional<ItemNeighbours> built;
+    const FactorModel* factors = nullptr;
+    std::optional<FactorModel> fitted;
+    std::unique_ptr<AlsFoldIn> als_fold_in;
     std::unique_ptr<ItemKnnScorer> item_scorer;
     std::unique_ptr<UserTopN> user_topn;
     std::size_t user_topn_n = 0;
@@ -172,6 +178,33 @@ struct Recommender::State {
             kept.push_back(r);
         }
         return kept;
+    }
+
+    // Every model item scored for the user folded in from the user's current rows.
+    std::vector<RankedItem> latent(std::int64_t user, const std::vector<std::int64_t>& mine, std::size_t limit) const {
+        std::vector<std::pair<std::int64_t, double>> rows;
+        const std::size_t u = m.user_index(user);
+        if (u != RatingMatrix::npos) {
+            const auto r = m.user_ratings(u);
+            for (std::size_t e = 0; e < r.size; ++e) rows.emplace_back(m.item_key(r.index[e]), r.value[e]);
+        }
+        std::vector<Scored> scored;
+        if (method == RecoMethod::Als) {
+            const Eigen::VectorXd x = als_fold_in->solve(rows);
+            if (x.isZero(0)) return {};
+            const Eigen::VectorXd s = factors->item_factors * x;
+            for (std::size_t i = 0; i < factors->item_keys.size(); ++i)
+                if (!contains(mine, factors->item_keys[i])) scored.emplace_back(factors->item_keys[i], s[static_cast<Eigen::Index>(i)]);
+        } else {
+            if (rows.empty()) return {};
+            const SvdUser folded = svd_fold_in(*factors, rows);
+            for (const std::int64_t item : factors->item_keys)
+                if (!contains(mine, item)) scored.emplace_back(item, svd_predict_folded(*factors, folded, item));
+        }
+        const std::size_t keep = std::min(limit, scored.size());
+        std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(), better);
+        scored.resize(keep);
+        return ranked(scored, keep, RecoReason::LatentFactors);
     }
 
     std::vector<RankedItem> random_items(std::int64_t user, const std::vector<std::int64_t>& mine, std::size_t limit) const {
@@ -263,7 +296,7 @@ struct Recommender::State {
 };
 
 Recommender::Recommender(const RatingMatrix& m, RecoMethod method, const RecommenderOptions& options,
-                         const ContentModel* content, const ItemNeighbours* neighbours)
+                         const ContentModel* content, const ItemNeighbours* neighbours, const FactorModel* factors)
     : s_(std::make_unique<State>(m, method, options, content, neighbours)) {
     check_recommender_options(options);
     if ((method == RecoMethod::Content || method == RecoMethod::Hybrid) && content == nullptr)
@@ -274,6 +307,20 @@ Recommender::Recommender(const RatingMatrix& m, RecoMethod method, const Recomme
             s_->neighbours = &*s_->built;
         }
         s_->item_scorer = std::make_unique<ItemKnnScorer>(*s_->neighbours);
+    }
+    if (method == RecoMethod::Als || method == RecoMethod::Svd) {
+        if (factors == nullptr) {
+            if (method == RecoMethod::Als)
+                s_->fitted.emplace(als_fit(m, options.als));
+            else
+                s_->fitted.emplace(svd_fit(m, options.svd));
+            factors = &*s_->fitted;
+        }
+        if ((factors->kind == FactorKind::Als) != (method == RecoMethod::Als))
+            throw_invalid(std::string("the ") + reco_method_name(method) + " method needs an " +
+                          reco_method_name(method) + " model");
+        s_->factors = factors;
+        if (method == RecoMethod::Als) s_->als_fold_in = std::make_unique<AlsFoldIn>(*factors);
     }
 }
 
@@ -344,6 +391,10 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
         case RecoMethod::Random:
             out = s.random_items(user, mine, n);
             break;
+        case RecoMethod::Als:
+        case RecoMethod::Svd:
+            out = s.latent(user, mine, pool);
+            break;
     }
     if (s.o.diversity > 0 && s.method != RecoMethod::Random) out = s.mmr(std::move(out), n);
     if (out.size() > n) out.resize(n);
@@ -352,13 +403,18 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
 }
 
 bool Recommender::predicts_ratings() const {
-    return s_->method == RecoMethod::UserKnn || s_->method == RecoMethod::ItemKnn;
+    return s_->method == RecoMethod::UserKnn || s_->method == RecoMethod::ItemKnn || s_->method == RecoMethod::Svd;
 }
 
 std::vector<double> Recommender::predict(const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
                                          const KnnOptions& user_knn, const ItemPredictOptions& item_knn) const {
     if (s_->method == RecoMethod::UserKnn) return crm::predict(s_->m, pairs, user_knn);
     if (s_->method == RecoMethod::ItemKnn) return predict_item_based(s_->m, pairs, item_knn);
+    if (s_->method == RecoMethod::Svd) {
+        std::vector<double> out(pairs.size());
+        for (std::size_t p = 0; p < pairs.size(); ++p) out[p] = svd_predict(*s_->factors, pairs[p].first, pairs[p].second);
+        return out;
+    }
     return std::vector<double>(pairs.size(), std::numeric_limits<double>::quiet_NaN());
 }
 

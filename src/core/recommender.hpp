@@ -29,17 +29,19 @@
 
 #include "cf.hpp"
 #include "content_model.hpp"
+#include "factor_model.hpp"
 #include "item_knn.hpp"
 
 namespace crm {
 
-enum class RecoMethod { UserKnn, ItemKnn, Content, Hybrid, Popular, Random };
-// "userknn" | "itemknn" | "content" | "hybrid" | "popular" | "random"; else 22023.
+enum class RecoMethod { UserKnn, ItemKnn, Content, Hybrid, Popular, Random, Als, Svd };
+// "userknn" | "itemknn" | "content" | "hybrid" | "popular" | "random" | "als" | "svd"; else 22023.
 RecoMethod parse_reco_method(const std::string& name);
 const char* reco_method_name(RecoMethod method);
 
-enum class RecoReason { SimilarUsers, SimilarItems, Content, Hybrid, PopularInGroup, Popular, Random };
-// "similar_users", "similar_items", "content", "hybrid", "popular_in_group", "popular", "random".
+enum class RecoReason { SimilarUsers, SimilarItems, Content, Hybrid, PopularInGroup, Popular, Random, LatentFactors };
+// "similar_users", "similar_items", "content", "hybrid", "popular_in_group", "popular", "random",
+// "latent_factors".
 const char* reco_reason_name(RecoReason reason);
 
 struct RankedItem {
@@ -68,6 +70,9 @@ struct RecommenderOptions {
     int hybrid_min_support = 5;
     int hybrid_new_item_slots = 1;
     std::uint64_t seed = 0;  // random only
+    // als and svd, when the recommender fits its own model (crm.reco_evaluate).
+    AlsOptions als;
+    SvdOptions svd;
 };
 
 // 22023 for diversity outside [0, 1] (or NaN), user_k or item_k < 1,
@@ -78,9 +83,13 @@ class Recommender {
 public:
     // `content` is required for the content and hybrid methods (22023 without).
     // `neighbours`, for item-kNN and hybrid: stored neighbour lists to use
-    // instead of building them from `m`. Both must outlive the recommender.
+    // instead of building them from `m`. `factors`, for als and svd: a fitted
+    // model (without it one is fitted on `m`); each user's factors are folded
+    // in from the user's rows in `m`, so lists follow the current data. All
+    // must outlive the recommender.
     Recommender(const RatingMatrix& m, RecoMethod method, const RecommenderOptions& options,
-                const ContentModel* content = nullptr, const ItemNeighbours* neighbours = nullptr);
+                const ContentModel* content = nullptr, const ItemNeighbours* neighbours = nullptr,
+                const FactorModel* factors = nullptr);
     ~Recommender();
     Recommender(const Recommender&) = delete;
     Recommender& operator=(const Recommender&) = delete;
@@ -93,8 +102,8 @@ public:
     // Up to n >= 1 items for the user (unknown users are new users).
     std::vector<RankedItem> recommend(std::int64_t user, std::size_t n);
 
-    // Whether the method predicts ratings (user-kNN and item-kNN) and the
-    // predictions, NaN where it does not.
+    // Whether the method predicts ratings (user-kNN, item-kNN, svd) and the
+    // predictions, NaN where it does not (svd: from the stored user factors).
     bool predicts_ratings() const;
     std::vector<double> predict(const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
                                 const KnnOptions& user_knn, const ItemPredictOptions& item_knn) const;

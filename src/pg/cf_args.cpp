@@ -12,15 +12,16 @@
 namespace crm::pg {
 
 
-RatingColumns resolve_rating_columns(FunctionCallInfo fcinfo) {
+RatingColumns resolve_rating_columns_at(FunctionCallInfo fcinfo, int first) {
     const char* names[] = {"ratings", "user_col", "item_col", "rating_col"};
     for (int i = 0; i < 4; ++i)
-        if (PG_ARGISNULL(i)) crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(names[i]) + " must not be NULL");
+        if (PG_ARGISNULL(first + i))
+            crm::throw_error(crm::ErrorKind::NullValueNotAllowed, std::string(names[i]) + " must not be NULL");
     RatingColumns c;
-    c.rel = resolve_relation(PG_GETARG_OID(0), "ratings");
-    c.user = resolve_column(c.rel, name_arg(fcinfo, 1), "user_col");
-    c.item = resolve_column(c.rel, name_arg(fcinfo, 2), "item_col");
-    c.rating = resolve_column(c.rel, name_arg(fcinfo, 3), "rating_col");
+    c.rel = resolve_relation(PG_GETARG_OID(first), "ratings");
+    c.user = resolve_column(c.rel, name_arg(fcinfo, first + 1), "user_col");
+    c.item = resolve_column(c.rel, name_arg(fcinfo, first + 2), "item_col");
+    c.rating = resolve_column(c.rel, name_arg(fcinfo, first + 3), "rating_col");
     for (const auto* col : {&c.user, &c.item})
         if (!is_integer_type(col->type))
             crm::throw_error(crm::ErrorKind::DatatypeMismatch,
@@ -89,6 +90,23 @@ void put_predictions(ReturnSetInfo* rsinfo, const std::vector<std::pair<std::int
         Datum v[3] = {Int64GetDatum(pairs[i].first), Int64GetDatum(pairs[i].second), Float8GetDatum(predictions[i])};
         bool nulls[3] = {false, false, std::isnan(predictions[i])};
         put_srf_row(rsinfo, v, nulls);
+    }
+}
+
+void put_ranked(ReturnSetInfo* rsinfo, const std::optional<std::int64_t>& user, const std::vector<crm::RankedItem>& list) {
+    for (std::size_t r = 0; r < list.size(); ++r) {
+        const Datum reason = text_datum(crm::reco_reason_name(list[r].reason));
+        if (user) {
+            Datum v[5] = {Int64GetDatum(*user), Int32GetDatum(static_cast<int>(r + 1)), Int64GetDatum(list[r].item),
+                          Float8GetDatum(list[r].score), reason};
+            bool nulls[5] = {false, false, false, false, false};
+            put_srf_row(rsinfo, v, nulls);
+        } else {
+            Datum v[4] = {Int32GetDatum(static_cast<int>(r + 1)), Int64GetDatum(list[r].item), Float8GetDatum(list[r].score),
+                          reason};
+            bool nulls[4] = {false, false, false, false};
+            put_srf_row(rsinfo, v, nulls);
+        }
     }
 }
 

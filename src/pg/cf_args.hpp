@@ -4,18 +4,23 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "recommender.hpp"
 
 #include "cf_cache.hpp"
 #include "pg_includes.hpp"
 
 namespace crm::pg {
 
-// Arguments 0..3: ratings regclass, user_col, item_col, rating_col (22004 when
-// NULL, 42P01/42703 when missing, 42804 for non-integer keys or a non-numeric rating).
-RatingColumns resolve_rating_columns(FunctionCallInfo fcinfo);
+// Arguments first..first+3 (default 0..3): ratings regclass, user_col, item_col,
+// rating_col (22004 when NULL, 42P01/42703 when missing, 42804 for non-integer
+// keys or a non-numeric rating).
+RatingColumns resolve_rating_columns_at(FunctionCallInfo fcinfo, int first);
+inline RatingColumns resolve_rating_columns(FunctionCallInfo fcinfo) { return resolve_rating_columns_at(fcinfo, 0); }
 
 // A bigint[] argument (not NULL: the caller checks) as keys; NULL elements 22004.
 std::vector<std::int64_t> int8_array(FunctionCallInfo fcinfo, int argno, const char* name);
@@ -31,6 +36,13 @@ std::vector<std::pair<std::int64_t, std::int64_t>> user_item_pairs(FunctionCallI
 // Rows (user_id, item_id, prediction), NaN as NULL.
 void put_predictions(ReturnSetInfo* rsinfo, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
                      const std::vector<double>& predictions);
+
+// Rows of a top-N list: (user_id, rank, item_id, score, reason), or without
+// user_id (rank, item_id, score, reason) when `user` is empty.
+void put_ranked(ReturnSetInfo* rsinfo, const std::optional<std::int64_t>& user, const std::vector<crm::RankedItem>& list);
+inline void put_ranked_list(ReturnSetInfo* rsinfo, std::int64_t user, const std::vector<crm::RankedItem>& list) {
+    put_ranked(rsinfo, user, list);
+}
 
 // Sets up a materialised set-returning call.
 ReturnSetInfo* materialize(FunctionCallInfo fcinfo);

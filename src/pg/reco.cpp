@@ -39,6 +39,7 @@ using crm::pg::int8_array;
 using crm::pg::int_arg;
 using crm::pg::materialize;
 using crm::pg::pg_guard;
+using crm::pg::put_ranked;
 using crm::pg::text_arg_checked;
 
 double float8_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
@@ -164,22 +165,6 @@ crm::ItemNeighbours read_neighbour_table(crm::pg::SpiSession& spi, Oid relid) {
 
 // ---------------------------------------------------------------------------
 // Lists
-
-void put_ranked(ReturnSetInfo* rsinfo, const std::optional<std::int64_t>& user, const std::vector<crm::RankedItem>& list) {
-    for (std::size_t r = 0; r < list.size(); ++r) {
-        const Datum reason = crm::pg::text_datum(crm::reco_reason_name(list[r].reason));
-        if (user) {
-            Datum v[5] = {Int64GetDatum(*user), Int32GetDatum(static_cast<int>(r + 1)), Int64GetDatum(list[r].item),
-                          Float8GetDatum(list[r].score), reason};
-            bool nulls[5] = {false, false, false, false, false};
-            crm::pg::put_srf_row(rsinfo, v, nulls);
-        } else {
-            Datum v[4] = {Int32GetDatum(static_cast<int>(r + 1)), Int64GetDatum(list[r].item), Float8GetDatum(list[r].score), reason};
-            bool nulls[4] = {false, false, false, false};
-            crm::pg::put_srf_row(rsinfo, v, nulls);
-        }
-    }
-}
 
 // Every user of `users_arg` (NULL: every user of the ratings) gets a list.
 void emit_batch(FunctionCallInfo fcinfo, ReturnSetInfo* rsinfo, crm::Recommender& rec, const crm::RatingMatrix& m,
