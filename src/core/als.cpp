@@ -13,7 +13,6 @@
 // reads the same inputs and writes its own row.
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <thread>
 
 #include "errors.hpp"
@@ -25,32 +24,6 @@ namespace crm {
 namespace {
 
 using Index = RatingMatrix::Index;
-
-// Normal deviates by Box-Muller from mt19937_64, whose output the standard
-// fixes (std::normal_distribution's algorithm is implementation-defined).
-class Normal {
-public:
-    explicit Normal(std::int64_t seed) : engine_(static_cast<std::uint64_t>(seed)) {}
-    double operator()(double sd) {
-        if (has_spare_) {
-            has_spare_ = false;
-            return spare_ * sd;
-        }
-        double u1;
-        do u1 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-        while (u1 <= 0.0);
-        const double u2 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-        const double radius = std::sqrt(-2.0 * std::log(u1));
-        spare_ = radius * std::sin(2 * M_PI * u2);
-        has_spare_ = true;
-        return radius * std::cos(2 * M_PI * u2) * sd;
-    }
-
-private:
-    std::mt19937_64 engine_;
-    double spare_ = 0;
-    bool has_spare_ = false;
-};
 
 // One row of A x = b for the entity with the given observed (other index, rating) pairs.
 Eigen::VectorXd solve_one(const Eigen::MatrixXd& other, const Eigen::MatrixXd& gram, const Index* index,
@@ -114,7 +87,7 @@ FactorModel als_fit(const RatingMatrix& m, const AlsOptions& o) {
     for (std::size_t u = 0; u < m.users(); ++u) model.user_keys[u] = m.user_key(u);
     for (std::size_t i = 0; i < m.items(); ++i) model.item_keys[i] = m.item_key(i);
     // N(0, 0.01) start, users then items, row by row.
-    Normal normal(o.seed);
+    NormalDeviates normal(o.seed);
     Eigen::MatrixXd& x = model.user_factors;
     Eigen::MatrixXd& y = model.item_factors;
     x.resize(static_cast<Eigen::Index>(m.users()), o.factors);

@@ -66,6 +66,21 @@ const char* kind_name(FactorKind k) { return k == FactorKind::Als ? "als" : "svd
 
 }  // namespace
 
+double NormalDeviates::operator()(double sd) {
+    if (has_spare_) {
+        has_spare_ = false;
+        return spare_ * sd;
+    }
+    double u1;
+    do u1 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+    while (u1 <= 0.0);
+    const double u2 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    spare_ = radius * std::sin(2 * M_PI * u2);
+    has_spare_ = true;
+    return radius * std::cos(2 * M_PI * u2) * sd;
+}
+
 std::size_t FactorModel::user_index(std::int64_t key) const { return find_key(user_keys, key); }
 std::size_t FactorModel::item_index(std::int64_t key) const { return find_key(item_keys, key); }
 

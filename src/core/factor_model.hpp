@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,20 @@ struct FactorModel {
     static FactorModel from_json(const std::string& json);  // 22P02 / 22023 for bad text
     std::string info_json() const;  // everything but the factors
     std::size_t memory_bytes() const;
+};
+
+// Normal deviates by Box-Muller from std::mt19937_64, whose output the
+// standard fixes (std::normal_distribution's algorithm is implementation-
+// defined), so a seed gives the same start on every platform.
+class NormalDeviates {
+public:
+    explicit NormalDeviates(std::int64_t seed) : engine_(static_cast<std::uint64_t>(seed)) {}
+    double operator()(double sd);
+
+private:
+    std::mt19937_64 engine_;
+    double spare_ = 0;
+    bool has_spare_ = false;
 };
 
 // Bytes a fit needs beyond the rating matrix, for crm.max_fit_memory.

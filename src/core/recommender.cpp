@@ -198,8 +198,13 @@ struct Recommender::State {
         } else {
             if (rows.empty()) return {};
             const SvdUser folded = svd_fold_in(*factors, rows);
-            for (const std::int64_t item : factors->item_keys)
-                if (!contains(mine, item)) scored.emplace_back(item, svd_predict_folded(*factors, folded, item));
+            // svd_predict_folded for every item at once.
+            const Eigen::VectorXd s = ((factors->item_factors * folded.factors + factors->item_bias).array() +
+                                       (factors->global_mean + folded.bias))
+                                          .cwiseMax(factors->min_rating)
+                                          .cwiseMin(factors->max_rating);
+            for (std::size_t i = 0; i < factors->item_keys.size(); ++i)
+                if (!contains(mine, factors->item_keys[i])) scored.emplace_back(factors->item_keys[i], s[static_cast<Eigen::Index>(i)]);
         }
         const std::size_t keep = std::min(limit, scored.size());
         std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end(), better);

@@ -8,7 +8,6 @@
 // sequential by nature, so the fit runs on the calling thread.
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "errors.hpp"
 #include "factor_model.hpp"
@@ -16,18 +15,6 @@
 
 namespace crm {
 
-namespace {
-
-// Box-Muller over mt19937_64, as als.cpp (the standard fixes the engine's output).
-double normal(std::mt19937_64& engine, double sd) {
-    double u1;
-    do u1 = static_cast<double>(engine() >> 11) * 0x1.0p-53;
-    while (u1 <= 0.0);
-    const double u2 = static_cast<double>(engine() >> 11) * 0x1.0p-53;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2) * sd;
-}
-
-}  // namespace
 
 FactorModel svd_fit(const RatingMatrix& m, const SvdOptions& o) {
     if (o.factors < 1) throw_invalid("factors must be at least 1, got " + std::to_string(o.factors));
@@ -52,14 +39,14 @@ FactorModel svd_fit(const RatingMatrix& m, const SvdOptions& o) {
     model.item_keys.resize(m.items());
     for (std::size_t u = 0; u < m.users(); ++u) model.user_keys[u] = m.user_key(u);
     for (std::size_t i = 0; i < m.items(); ++i) model.item_keys[i] = m.item_key(i);
-    std::mt19937_64 engine(static_cast<std::uint64_t>(o.seed));
+    NormalDeviates normal(o.seed);
     // Row-major working copies: one entity's factors contiguous.
     using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     RowMatrix p(static_cast<Eigen::Index>(m.users()), o.factors), q(static_cast<Eigen::Index>(m.items()), o.factors);
     for (Eigen::Index r = 0; r < p.rows(); ++r)
-        for (int f = 0; f < o.factors; ++f) p(r, f) = normal(engine, o.init_std);
+        for (int f = 0; f < o.factors; ++f) p(r, f) = normal(o.init_std);
     for (Eigen::Index r = 0; r < q.rows(); ++r)
-        for (int f = 0; f < o.factors; ++f) q(r, f) = normal(engine, o.init_std);
+        for (int f = 0; f < o.factors; ++f) q(r, f) = normal(o.init_std);
     Eigen::VectorXd bu = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(m.users()));
     Eigen::VectorXd bi = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(m.items()));
     const double mu = model.global_mean, lr = o.learning_rate, reg = o.regularization;
@@ -114,19 +101,25 @@ double svd_predict(const FactorModel& model, std::int64_t user, std::int64_t ite
 SvdUser svd_fold_in(const FactorModel& model, const std::vector<std::pair<std::int64_t, double>>& rows) {
     // Unknowns z = (b_u, p_u); each row gives r - mu - b_i = [1, q_i] . z.
     const int f = model.factors;
-    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(f + 1, f + 1);
-    Eigen::VectorXd b = Eigen::VectorXd::Zero(f + 1);
-    Eigen::VectorXd z(f + 1);
-    bool any = false;
+    // Rows z = [1, q_i] of the known items, and targets r - mu - b_i; A = Z^T Z by one product.
+    std::vector<std::size_t> known;
+    std::vector<double> target;
     for (const auto& [item, rating] : rows) {
         const std::size_t i = model.item_index(item);
         if (i == FactorModel::npos) continue;
-        z[0] = 1;
-        z.tail(f) = model.item_factors.row(static_cast<Eigen::Index>(i)).transpose();
-        a.noalias() += z * z.transpose();
-        b += (rating - model.global_mean - model.item_bias[static_cast<Eigen::Index>(i)]) * z;
-        any = true;
+        known.push_back(i);
+        target.push_back(rating - model.global_mean - model.item_bias[static_cast<Eigen::Index>(i)]);
     }
+    const bool any = !known.empty();
+    Eigen::MatrixXd z(static_cast<Eigen::Index>(known.size()), f + 1);
+    for (std::size_t k = 0; k < known.size(); ++k) {
+        z(static_cast<Eigen::Index>(k), 0) = 1;
+        z.row(static_cast<Eigen::Index>(k)).tail(f) = model.item_factors.row(static_cast<Eigen::Index>(known[k]));
+    }
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(f + 1, f + 1);
+    a.selfadjointView<Eigen::Lower>().rankUpdate(z.transpose());
+    a = a.selfadjointView<Eigen::Lower>();
+    const Eigen::VectorXd b = z.transpose() * Eigen::Map<const Eigen::VectorXd>(target.data(), static_cast<Eigen::Index>(target.size()));
     SvdUser out;
     out.factors = Eigen::VectorXd::Zero(f);
     if (!any) return out;

@@ -3,10 +3,12 @@
 #include <cmath>
 
 #include "errors.hpp"
+#include "interrupts.hpp"
 
 #include "bridge.hpp"
 #include "composite.hpp"
 #include "datum_convert.hpp"
+#include "progress.hpp"
 #include "relation.hpp"
 
 namespace crm::pg {
@@ -107,6 +109,25 @@ void put_ranked(ReturnSetInfo* rsinfo, const std::optional<std::int64_t>& user, 
             bool nulls[4] = {false, false, false, false};
             put_srf_row(rsinfo, v, nulls);
         }
+    }
+}
+
+void emit_batch(FunctionCallInfo fcinfo, ReturnSetInfo* rsinfo, crm::Recommender& rec, const crm::RatingMatrix& m,
+                int users_arg, std::size_t n, const char* label) {
+    std::vector<std::int64_t> users;
+    if (PG_ARGISNULL(users_arg)) {
+        users.resize(m.users());
+        for (std::size_t u = 0; u < m.users(); ++u) users[u] = m.user_key(u);
+    } else {
+        users = int8_array(fcinfo, users_arg, "users");
+    }
+    ProgressReport progress;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        if (i % 1024 == 0)
+            progress.update(std::string(label) + " " + std::to_string(i) + " of " + std::to_string(users.size()) + " users",
+                            i == 0);
+        put_ranked(rsinfo, users[i], rec.recommend(users[i], n));
+        crm::check_interrupts();
     }
 }
 

@@ -44,6 +44,11 @@ inline void put_ranked_list(ReturnSetInfo* rsinfo, std::int64_t user, const std:
     put_ranked(rsinfo, user, list);
 }
 
+// Lists for every user of the bigint[] argument `users_arg` (NULL: every user
+// of `m`), n items each, with progress reported under `label`.
+void emit_batch(FunctionCallInfo fcinfo, ReturnSetInfo* rsinfo, crm::Recommender& rec, const crm::RatingMatrix& m,
+                int users_arg, std::size_t n, const char* label);
+
 // Sets up a materialised set-returning call.
 ReturnSetInfo* materialize(FunctionCallInfo fcinfo);
 

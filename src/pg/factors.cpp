@@ -107,6 +107,26 @@ void check_fit_memory(const crm::RatingMatrix& m, int factors) {
                          "Use fewer factors, filter the ratings, or raise crm.max_fit_memory.");
 }
 
+// Reads the ratings (cached matrix when allowed), checks the fit's memory,
+// fits with `fit` and records where the model came from.
+template <class Fit>
+Datum fit_model(const crm::pg::RatingColumns& c, const char* name, int factors, int rounds, Fit fit) {
+    crm::pg::ProgressReport progress;
+    progress.update(std::string(name) + " reading the ratings", true);
+    crm::pg::SpiSession spi;
+    std::optional<crm::RatingMatrix> uncached;
+    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
+    if (m.ratings() == 0) crm::throw_invalid(std::string(name) + " needs at least one rating");
+    check_fit_memory(m, factors);
+    progress.update(std::string(name) + " " + std::to_string(m.ratings()) + " ratings, " + std::to_string(rounds) +
+                        " rounds",
+                    true);
+    FactorModel model = fit(m);
+    model.source = source_of(c);
+    spi.finish();
+    return model_datum(model);
+}
+
 }  // namespace
 
 // ---- the type ----
@@ -155,20 +175,7 @@ CRM_FUNCTION(crm_als_fit) {
     o.alpha = float8_arg(fcinfo, 6, "alpha");
     o.iterations = int_arg(fcinfo, 7, "iterations");
     o.seed = int_arg(fcinfo, 8, "seed");
-    crm::pg::ProgressReport progress;
-    progress.update("crm.als_fit reading the ratings", true);
-    crm::pg::SpiSession spi;
-    std::optional<crm::RatingMatrix> uncached;
-    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
-    if (m.ratings() == 0) crm::throw_invalid("crm.als_fit needs at least one rating");
-    check_fit_memory(m, o.factors);
-    progress.update("crm.als_fit " + std::to_string(m.ratings()) + " ratings, " + std::to_string(o.iterations) +
-                        " iterations",
-                    true);
-    FactorModel model = crm::als_fit(m, o);
-    model.source = source_of(c);
-    spi.finish();
-    return model_datum(model);
+    return fit_model(c, "crm.als_fit", o.factors, o.iterations, [&o](const crm::RatingMatrix& m) { return crm::als_fit(m, o); });
 }
 
 // crm.svd_fit(ratings, user_col, item_col, rating_col, factors, epochs, learning_rate, regularization, init_std, seed)
@@ -181,19 +188,7 @@ CRM_FUNCTION(crm_svd_fit) {
     o.regularization = float8_arg(fcinfo, 7, "regularization");
     o.init_std = float8_arg(fcinfo, 8, "init_std");
     o.seed = int_arg(fcinfo, 9, "seed");
-    crm::pg::ProgressReport progress;
-    progress.update("crm.svd_fit reading the ratings", true);
-    crm::pg::SpiSession spi;
-    std::optional<crm::RatingMatrix> uncached;
-    const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
-    if (m.ratings() == 0) crm::throw_invalid("crm.svd_fit needs at least one rating");
-    check_fit_memory(m, o.factors);
-    progress.update("crm.svd_fit " + std::to_string(m.ratings()) + " ratings, " + std::to_string(o.epochs) + " epochs",
-                    true);
-    FactorModel model = crm::svd_fit(m, o);
-    model.source = source_of(c);
-    spi.finish();
-    return model_datum(model);
+    return fit_model(c, "crm.svd_fit", o.factors, o.epochs, [&o](const crm::RatingMatrix& m) { return crm::svd_fit(m, o); });
 }
 
 // ---- using a model ----
@@ -211,26 +206,12 @@ CRM_FUNCTION(crm_als_recommend_batch) {
     o.diversity = float8_arg(fcinfo, 7, "diversity");
     crm::check_recommender_options(o);
     check_source(model, c, force_arg(fcinfo, 8));
-    std::optional<std::vector<std::int64_t>> users;
-    if (!PG_ARGISNULL(5)) users = crm::pg::int8_array(fcinfo, 5, "users");
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     crm::Recommender rec(m, crm::RecoMethod::Als, o, nullptr, nullptr, &model);
-    if (!users) {
-        users.emplace(m.users());
-        for (std::size_t u = 0; u < m.users(); ++u) (*users)[u] = m.user_key(u);
-    }
-    crm::pg::ProgressReport progress;
-    for (std::size_t k = 0; k < users->size(); ++k) {
-        if (k % 1024 == 0)
-            progress.update("crm.als_recommend_batch " + std::to_string(k) + " of " + std::to_string(users->size()) +
-                                " users",
-                            k == 0);
-        crm::pg::put_ranked_list(rsinfo, (*users)[k], rec.recommend((*users)[k], static_cast<std::size_t>(n)));
-        crm::check_interrupts();
-    }
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 5, static_cast<std::size_t>(n), "crm.als_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }

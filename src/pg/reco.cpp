@@ -163,29 +163,6 @@ crm::ItemNeighbours read_neighbour_table(crm::pg::SpiSession& spi, Oid relid) {
     return crm::ItemNeighbours(std::move(links));
 }
 
-// ---------------------------------------------------------------------------
-// Lists
-
-// Every user of `users_arg` (NULL: every user of the ratings) gets a list.
-void emit_batch(FunctionCallInfo fcinfo, ReturnSetInfo* rsinfo, crm::Recommender& rec, const crm::RatingMatrix& m,
-                int users_arg, std::size_t n, const char* label) {
-    std::vector<std::int64_t> users;
-    if (PG_ARGISNULL(users_arg)) {
-        users.resize(m.users());
-        for (std::size_t u = 0; u < m.users(); ++u) users[u] = m.user_key(u);
-    } else {
-        users = int8_array(fcinfo, users_arg, "users");
-    }
-    crm::pg::ProgressReport progress;
-    for (std::size_t i = 0; i < users.size(); ++i) {
-        if (i % 1024 == 0)
-            progress.update(std::string(label) + " " + std::to_string(i) + " of " + std::to_string(users.size()) + " users",
-                            i == 0);
-        put_ranked(rsinfo, users[i], rec.recommend(users[i], n));
-        crm::check_interrupts();
-    }
-}
-
 }  // namespace
 
 // crm.itemknn_fit(ratings, user_col, item_col, rating_col, k, similarity, items)
@@ -273,7 +250,7 @@ CRM_FUNCTION(crm_itemknn_recommend_batch) {
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     const crm::ItemNeighbours& nb = stored ? *stored : crm::pg::item_neighbours(m, o.item_k, o.item_similarity, uncached_nb);
     crm::Recommender rec(m, crm::RecoMethod::ItemKnn, o, nullptr, &nb);
-    emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.itemknn_recommend_batch");
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.itemknn_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }
@@ -311,7 +288,7 @@ CRM_FUNCTION(crm_userknn_recommend_batch) {
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     crm::Recommender rec(m, crm::RecoMethod::UserKnn, o);
-    emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.userknn_recommend_batch");
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.userknn_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }
@@ -331,7 +308,7 @@ CRM_FUNCTION(crm_content_recommend_batch) {
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     crm::Recommender rec(m, crm::RecoMethod::Content, o, &content);
-    emit_batch(fcinfo, rsinfo, rec, m, 7, n, "crm.content_recommend_batch");
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 7, n, "crm.content_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }
@@ -375,7 +352,7 @@ CRM_FUNCTION(crm_hybrid_recommend_batch) {
     std::optional<crm::ItemNeighbours> uncached_nb;
     const crm::ItemNeighbours& nb = crm::pg::item_neighbours(m, o.item_k, o.item_similarity, uncached_nb);
     crm::Recommender rec(m, crm::RecoMethod::Hybrid, o, &content, &nb);
-    emit_batch(fcinfo, rsinfo, rec, m, 7, n, "crm.hybrid_recommend_batch");
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 7, n, "crm.hybrid_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }
@@ -412,7 +389,7 @@ CRM_FUNCTION(crm_popular_recommend_batch) {
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
     crm::Recommender rec(m, crm::RecoMethod::Popular, crm::RecommenderOptions{});
     if (grouped) rec.set_groups(groups);
-    emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.popular_recommend_batch");
+    crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.popular_recommend_batch");
     spi.finish();
     return static_cast<Datum>(0);
 }
