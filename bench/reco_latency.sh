@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Latency of the product-page and per-user item-kNN calls under load, on the
+# Latency of the product-page, per-user item-kNN and per-user ALS (fold-in) calls under load, on the
 # 1.08M-rating data set of the performance issue (50k users, 20k items, steep
 # popularity), the table registered with crm.cf_track_changes so each backend
 # keeps its rating matrix (and the neighbour lists built from it). pgbench
@@ -22,6 +22,8 @@ VACUUM ANALYZE lat_r;
 SELECT crm.cf_track_changes('lat_r');
 CREATE TABLE lat_nb AS SELECT * FROM crm.itemknn_fit('lat_r', 'u', 'i', 'r', k => 100);
 CREATE INDEX ON lat_nb (item_id);
+DROP TABLE IF EXISTS lat_models;
+CREATE TABLE lat_models AS SELECT crm.als_fit('lat_r', 'u', 'i', 'r') AS als;
 SQL
 cat >"$work/similar_live.sql" <<'SQL'
 \set i random(1, 20000)
@@ -35,7 +37,12 @@ cat >"$work/user_topn.sql" <<'SQL'
 \set u random(1, 50000)
 SELECT count(*) FROM crm.itemknn_recommend_batch('lat_r', 'u', 'i', 'r', users => ARRAY[:u]::bigint[], n => 10);
 SQL
-for script in similar_live similar_stored user_topn; do
+cat >"$work/als_topn.sql" <<'SQL'
+\set u random(1, 50000)
+SELECT count(*) FROM crm.als_recommend_batch((SELECT als FROM lat_models), 'lat_r', 'u', 'i', 'r',
+                                             users => ARRAY[:u]::bigint[], n => 10);
+SQL
+for script in similar_live similar_stored user_topn als_topn; do
     rm -f "$work"/lat*
     (cd "$work" && "$PG_BIN/pgbench" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_RUN" -f "$script.sql" -l --log-prefix=lat >/dev/null 2>&1)
     cat "$work"/lat* | SCRIPT="$script" "${CRM_PYTHON:-/usr/bin/python3}" -c '

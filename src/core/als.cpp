@@ -25,19 +25,26 @@ namespace {
 
 using Index = RatingMatrix::Index;
 
-// One row of A x = b for the entity with the given observed (other index, rating) pairs.
+// One row of A x = b for the entity with the given observed (other index, rating) pairs:
+// A = gram + sum (c - 1) y y^T as one rank update of the gathered rows scaled by sqrt(c - 1).
 Eigen::VectorXd solve_one(const Eigen::MatrixXd& other, const Eigen::MatrixXd& gram, const Index* index,
                           const double* value, std::size_t n, double alpha) {
-    Eigen::MatrixXd a = gram;
-    Eigen::VectorXd b = Eigen::VectorXd::Zero(other.cols());
+    const Eigen::Index f = other.cols();
+    Eigen::MatrixXd scaled(f, static_cast<Eigen::Index>(n));
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
+    Eigen::Index k = 0;
     for (std::size_t e = 0; e < n; ++e) {
         if (value[e] <= 0) continue;  // a zero rating is no preference
         const double c = 1 + alpha * value[e];
-        const auto y = other.row(index[e]);
-        a.noalias() += (c - 1) * y.transpose() * y;
-        b.noalias() += c * y.transpose();
+        const auto y = other.row(index[e]).transpose();
+        scaled.col(k++) = std::sqrt(c - 1) * y;
+        b.noalias() += c * y;
     }
-    return a.ldlt().solve(b);
+    Eigen::MatrixXd a = gram;
+    a.selfadjointView<Eigen::Lower>().rankUpdate(scaled.leftCols(k));
+    const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(a);
+    if (llt.info() == Eigen::Success) return llt.solve(b);
+    return a.selfadjointView<Eigen::Lower>().ldlt().solve(b);  // regularization 0 and a singular system
 }
 
 template <class Rows>
@@ -119,10 +126,7 @@ FactorModel als_fit(const RatingMatrix& m, const AlsOptions& o) {
     return model;
 }
 
-AlsFoldIn::AlsFoldIn(const FactorModel& model) : model_(model) {
-    gram_ = model.item_factors.transpose() * model.item_factors;
-    gram_.diagonal().array() += model.regularization;
-}
+AlsFoldIn::AlsFoldIn(const FactorModel& model) : model_(model) {}
 
 Eigen::VectorXd AlsFoldIn::solve(const std::vector<std::pair<std::int64_t, double>>& rows) const {
     std::vector<Index> index;
@@ -134,7 +138,7 @@ Eigen::VectorXd AlsFoldIn::solve(const std::vector<std::pair<std::int64_t, doubl
         value.push_back(rating);
     }
     if (index.empty()) return Eigen::VectorXd::Zero(model_.factors);
-    return solve_one(model_.item_factors, gram_, index.data(), value.data(), index.size(), model_.alpha);
+    return solve_one(model_.item_factors, model_.item_gram(), index.data(), value.data(), index.size(), model_.alpha);
 }
 
 }  // namespace crm

@@ -84,6 +84,14 @@ double NormalDeviates::operator()(double sd) {
 std::size_t FactorModel::user_index(std::int64_t key) const { return find_key(user_keys, key); }
 std::size_t FactorModel::item_index(std::int64_t key) const { return find_key(item_keys, key); }
 
+const Eigen::MatrixXd& FactorModel::item_gram() const {
+    if (item_gram_.rows() != factors) {
+        item_gram_ = item_factors.transpose() * item_factors;
+        item_gram_.diagonal().array() += regularization;
+    }
+    return item_gram_;
+}
+
 std::size_t FactorModel::memory_bytes() const {
     return sizeof(*this) + 8 * (user_keys.capacity() + item_keys.capacity() + user_factors.size() + item_factors.size() +
                                 user_bias.size() + item_bias.size());
@@ -94,8 +102,36 @@ std::size_t factor_fit_bytes(std::size_t users, std::size_t items, int factors) 
     return (users + items) * (2 * static_cast<std::size_t>(factors) + 4) * 8;
 }
 
+namespace {
+
+// FNV-1a over 64-bit little-endian words (the tail byte by byte): fast
+// enough for megabytes of factors, and all the identity a cache needs.
+std::uint64_t content_hash(const std::uint8_t* data, std::size_t size) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        std::uint64_t word = 0;
+        for (int b = 0; b < 8; ++b) word |= static_cast<std::uint64_t>(data[i + b]) << (8 * b);
+        h = (h ^ word) * 0x100000001b3ULL;
+    }
+    for (; i < size; ++i) h = (h ^ data[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+constexpr std::size_t kHeaderBytes = 10;  // tag, version, content hash
+
+}  // namespace
+
+std::uint64_t factor_model_id(const std::uint8_t* data, std::size_t size) {
+    if (size < kHeaderBytes || data[0] != tags::factor_model) return 0;
+    std::uint64_t id = 0;
+    for (int b = 0; b < 8; ++b) id |= static_cast<std::uint64_t>(data[2 + b]) << (8 * b);
+    return id;
+}
+
 std::vector<std::uint8_t> FactorModel::serialize() const {
     ByteWriter w(tags::factor_model, kVersion);
+    w.u64(0);  // the content hash, filled in below
     w.u8(static_cast<std::uint8_t>(kind));
     w.u32(static_cast<std::uint32_t>(factors));
     for (const double v : {regularization, alpha, learning_rate, init_std, global_mean, min_rating, max_rating, training_error})
@@ -112,11 +148,16 @@ std::vector<std::uint8_t> FactorModel::serialize() const {
     put_matrix(w, item_factors);
     w.f64s(user_bias.data(), static_cast<std::size_t>(user_bias.size()));
     w.f64s(item_bias.data(), static_cast<std::size_t>(item_bias.size()));
-    return w.take();
+    std::vector<std::uint8_t> bytes = w.take();
+    const std::uint64_t h = content_hash(bytes.data() + kHeaderBytes, bytes.size() - kHeaderBytes);
+    for (int b = 0; b < 8; ++b) bytes[2 + b] = static_cast<std::uint8_t>(h >> (8 * b));
+    return bytes;
 }
 
 FactorModel FactorModel::deserialize(const std::uint8_t* data, std::size_t size) {
     ByteReader r(data, size, tags::factor_model, kVersion, kWhat);
+    const std::uint64_t stored_hash = r.u64();  // throws first when the value is shorter than the header
+    if (stored_hash != content_hash(data + kHeaderBytes, size - kHeaderBytes)) damaged("its checksum does not match");
     FactorModel m;
     m.kind = static_cast<FactorKind>(r.u8());
     m.factors = static_cast<int>(r.u32());

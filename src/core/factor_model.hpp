@@ -65,6 +65,14 @@ struct FactorModel {
     static FactorModel from_json(const std::string& json);  // 22P02 / 22023 for bad text
     std::string info_json() const;  // everything but the factors
     std::size_t memory_bytes() const;
+
+    // Y^T Y + regularization * I of the item factors, computed on first use and
+    // kept with the model (fold-in needs it for every user; a backend keeps
+    // decoded models between queries).
+    const Eigen::MatrixXd& item_gram() const;
+
+private:
+    mutable Eigen::MatrixXd item_gram_;
 };
 
 // Normal deviates by Box-Muller from std::mt19937_64, whose output the
@@ -80,6 +88,12 @@ private:
     double spare_ = 0;
     bool has_spare_ = false;
 };
+
+// The identity of a serialised model, from its first 10 bytes (the serial
+// form starts with a hash of its content): 0 when they are not a model's.
+// Lets a backend keep decoded models between queries, keyed by a prefix read
+// of the stored value instead of the whole value.
+std::uint64_t factor_model_id(const std::uint8_t* first_bytes, std::size_t size);
 
 // Bytes a fit needs beyond the rating matrix, for crm.max_fit_memory.
 std::size_t factor_fit_bytes(std::size_t users, std::size_t items, int factors);
@@ -99,7 +113,7 @@ FactorModel als_fit(const RatingMatrix& m, const AlsOptions& options);
 
 // The exact ALS user step from (item key, rating) rows: items unknown to the
 // model are ignored; no known item gives the zero vector. The item Gram
-// matrix is computed once per solver.
+// matrix is computed once per model (FactorModel::item_gram).
 class AlsFoldIn {
 public:
     explicit AlsFoldIn(const FactorModel& model);
@@ -107,7 +121,6 @@ public:
 
 private:
     const FactorModel& model_;
-    Eigen::MatrixXd gram_;  // Y^T Y + lambda I
 };
 
 struct SvdOptions {

@@ -8,7 +8,9 @@
 // privileges, the backend's cached matrix for tracked tables). A model knows
 // the schema-qualified name and columns of the relation it was fitted on;
 // using it on another relation is refused unless the caller forces it.
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,10 +44,57 @@ FactorModel model_arg(FunctionCallInfo fcinfo, int argno) {
     return FactorModel::deserialize(b.data, b.size);
 }
 
-// A decoded model cached per call site, keyed by the argument's raw varlena.
+// Decoded models are kept at two levels: per call site, keyed by the
+// argument's raw varlena (a row-by-row svd_predict compares a TOAST pointer,
+// not megabytes), and per backend, keyed by the model's content hash read
+// from the first bytes of the value (a prefix read, not the whole value), so
+// that online calls in new queries do not decode a large model again. The
+// backend keeps the two most recently used models (outside PostgreSQL's
+// memory contexts, freed when the backend exits).
+struct BackendModels {
+    struct Entry {
+        std::uint64_t id;
+        std::shared_ptr<const FactorModel> model;
+        std::uint64_t used;
+    };
+    std::vector<Entry> entries;
+    std::uint64_t clock = 0;
+};
+
+BackendModels& backend_models() {
+    static BackendModels models;
+    return models;
+}
+
+std::shared_ptr<const FactorModel> backend_model(FunctionCallInfo fcinfo, int argno) {
+    const Datum datum = PG_GETARG_DATUM(argno);
+    std::uint8_t head[10];
+    const std::size_t got = pg_guard([datum, &head] {
+        struct varlena* slice = pg_detoast_datum_slice(reinterpret_cast<struct varlena*>(DatumGetPointer(datum)), 0, 10);
+        const std::size_t n = std::min<std::size_t>(10, VARSIZE_ANY_EXHDR(slice));
+        std::memcpy(head, VARDATA_ANY(slice), n);
+        return n;
+    });
+    const std::uint64_t id = crm::factor_model_id(head, got);
+    BackendModels& cache = backend_models();
+    for (auto& e : cache.entries)
+        if (id != 0 && e.id == id) {
+            e.used = ++cache.clock;
+            return e.model;
+        }
+    auto model = std::make_shared<const FactorModel>(model_arg(fcinfo, argno));  // validates, checksum included
+    if (id != 0) {
+        if (cache.entries.size() >= 2)
+            cache.entries.erase(std::min_element(cache.entries.begin(), cache.entries.end(),
+                                                 [](const auto& a, const auto& b) { return a.used < b.used; }));
+        cache.entries.push_back({id, model, ++cache.clock});
+    }
+    return model;
+}
+
 struct ModelCache {
     std::vector<std::uint8_t> raw;
-    std::optional<FactorModel> model;
+    std::shared_ptr<const FactorModel> model;
 };
 
 const FactorModel& cached_model(FunctionCallInfo fcinfo, int argno) {
@@ -54,7 +103,7 @@ const FactorModel& cached_model(FunctionCallInfo fcinfo, int argno) {
     if (crm::pg::same_raw_datum(fcinfo, argno, cache.raw) && cache.model) return *cache.model;
     cache.model.reset();
     try {
-        cache.model = model_arg(fcinfo, argno);
+        cache.model = backend_model(fcinfo, argno);
     } catch (...) {
         cache.raw.clear();
         throw;

@@ -31,6 +31,8 @@ CALLS=(
   "SELECT crm.tree_fit(ARRAY[x, y, z, w], x + y > 20, crm.tree_options(n_trees => 300, min_samples_leaf => 50, seed => 1)) IS NOT NULL FROM big_points"
   "SELECT count(*) FROM generate_series(1, 40) g, LATERAL crm.itemknn_fit('big_ratings', 'u', 'it', 'r', k => 50 + g) f"
   "SELECT count(*) FROM generate_series(1, 10) g, LATERAL crm.reco_evaluate('big_ratings', 'u', 'it', 'r', 'itemknn', options => jsonb_build_object('seed', g)) e"
+  "SELECT count(*) FROM generate_series(1, 20) g, LATERAL (SELECT crm.als_fit('big_ratings', 'u', 'it', 'r', factors => 32, iterations => 5 + g) AS m) f"
+  "SELECT count(*) FROM generate_series(1, 20) g, LATERAL (SELECT crm.svd_fit('big_ratings', 'u', 'it', 'r', epochs => 10 + g) AS m) f"
 )
 
 worst=0
