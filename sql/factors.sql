@@ -59,6 +59,13 @@ SELECT count(*) AS rows, bool_and(prediction BETWEEN 1 AND 5) AS on_scale, count
 FROM crm.svd_predict((SELECT svd FROM lf_models), 'lf_stars', 'customer_id', 'product_id', 'stars',
                      ARRAY[200, 200, 200, 200], ARRAY[4, 5, 6, 7]);
 
+-- The data version: a model fitted on a table registered with crm.cf_track_changes records the version it saw.
+SELECT crm.cf_track_changes('lf_buys');
+INSERT INTO lf_buys VALUES (1, 12, 1);
+SELECT (crm.factor_model_info(crm.als_fit('lf_buys', 'customer_id', 'product_id', 'times', factors => 2)) -> 'data_version')::bigint
+       = (SELECT version FROM crm.cf_tracked_tables WHERE ratings = 'lf_buys'::regclass) AS version_recorded;
+DELETE FROM lf_buys WHERE customer_id = 1 AND product_id = 12;
+
 -- The source check: another relation (or a renamed one) is refused unless forced.
 CREATE TABLE lf_copy AS SELECT * FROM lf_buys;
 SELECT count(*) FROM crm.als_recommend_batch((SELECT als FROM lf_models), 'lf_copy', 'customer_id', 'product_id', 'times');
@@ -78,6 +85,9 @@ DELETE FROM lf_negative;
 SELECT crm.als_fit('lf_negative', 'u', 'i', 'r');
 SELECT crm.svd_fit('lf_stars', 'customer_id', 'product_id', 'stars', epochs => 0);
 SELECT crm.svd_fit('lf_stars', 'customer_id', 'product_id', 'stars', learning_rate => 0);
+-- A fit that diverges is refused rather than stored as a value that could never be read back.
+SELECT crm.svd_fit('lf_stars', 'customer_id', 'product_id', 'stars', learning_rate => 1e6, init_std => 1e6);
+SELECT crm.als_fit('lf_buys', 'customer_id', 'product_id', 'times', factors => 10001);
 SELECT count(*) FROM crm.als_recommend_batch((SELECT svd FROM lf_models), 'lf_stars', 'customer_id', 'product_id', 'stars');
 SELECT crm.svd_predict(als, 1, 1) FROM lf_models;
 SELECT count(*) FROM crm.als_recommend_batch(NULL, 'lf_buys', 'customer_id', 'product_id', 'times');

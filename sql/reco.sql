@@ -171,6 +171,8 @@ SELECT * FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'nope',
 SELECT * FROM crm.itemknn_recommend_batch(NULL, 'customer_id', 'product_id', 'bought');
 SELECT * FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', model => 'reco_items');
 SELECT * FROM crm.similar_items('reco_nb', NULL);
+UPDATE reco_nb SET similarity = 2 WHERE item_id = 10 AND rank = 1;
+SELECT * FROM crm.similar_items('reco_nb', 10);
 SELECT * FROM crm.itemknn_predict('reco_stars', 'u', 'i', 'r', ARRAY[1], ARRAY[1, 2]);
 SELECT * FROM crm.content_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'nope');
 SELECT * FROM crm.content_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_customers', 'region', 'region');

@@ -101,8 +101,9 @@ RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score double precis
 AS 'MODULE_PATHNAME', 'crm_hybrid_recommend_batch'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION crm.hybrid_recommend_batch(regclass, name, name, name, regclass, name, name, bigint[], integer, integer, double precision, integer, integer, double precision) IS
-'Item-kNN and content blended: weight * collaborative + (1 - weight) * content (each scaled to the user''s best), '
-'moving to content alone for items with fewer than min_support ratings; at most new_item_slots such items per list.';
+'Item-kNN and content blended: weight * collaborative + (1 - weight) * content (each scaled to the user''s best); '
+'items with fewer than min_support ratings move linearly towards content alone (an item nobody rated: content '
+'alone), and at most new_item_slots such items enter a list.';
 
 CREATE FUNCTION crm.popular_recommend_batch(
     ratings regclass, user_col name, item_col name, rating_col name, users bigint[] DEFAULT NULL,

@@ -6,18 +6,19 @@
 // the sums (Y^T Y is shared), so a step costs O(nnz f^2 + n f^3).
 //
 // Threads: the solves of one half-step are independent; `threads` workers
-// (std::thread, started and joined inside the half-step) take contiguous
-// ranges of users or items. They touch only Eigen and their own output rows,
-// never PostgreSQL; interrupts are checked on the calling thread between
-// half-steps. The result does not depend on the thread count: every solve
-// reads the same inputs and writes its own row.
+// (run_jobs of parallel_jobs.hpp, started and joined inside the half-step)
+// take chunks of 256 users or items. They touch only Eigen and their own
+// output rows, never PostgreSQL; the calling thread waits and checks for
+// interrupts, a worker's exception is rethrown on it after every worker is
+// joined. The result does not depend on the thread count: every solve reads
+// the same inputs and writes its own row.
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "errors.hpp"
 #include "factor_model.hpp"
 #include "interrupts.hpp"
+#include "parallel_jobs.hpp"
 
 namespace crm {
 
@@ -26,55 +27,57 @@ namespace {
 using Index = RatingMatrix::Index;
 
 // One row of A x = b for the entity with the given observed (other index, rating) pairs:
-// A = gram + sum (c - 1) y y^T as one rank update of the gathered rows scaled by sqrt(c - 1).
+// A = gram + sum (c - 1) y y^T as rank updates of the gathered rows scaled by
+// sqrt(c - 1), in blocks so that scratch memory stays f x 1024 however many
+// rows the entity has.
 Eigen::VectorXd solve_one(const Eigen::MatrixXd& other, const Eigen::MatrixXd& gram, const Index* index,
-                          const double* value, std::size_t n, double alpha) {
+                          const double* value, std::size_t n, double alpha, Progress& progress) {
+    constexpr std::size_t kBlock = 1024;
     const Eigen::Index f = other.cols();
-    Eigen::MatrixXd scaled(f, static_cast<Eigen::Index>(n));
+    Eigen::MatrixXd scaled(f, static_cast<Eigen::Index>(std::min(n, kBlock)));
     Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
-    Eigen::Index k = 0;
-    for (std::size_t e = 0; e < n; ++e) {
-        if (value[e] <= 0) continue;  // a zero rating is no preference
-        const double c = 1 + alpha * value[e];
-        const auto y = other.row(index[e]).transpose();
-        scaled.col(k++) = std::sqrt(c - 1) * y;
-        b.noalias() += c * y;
-    }
     Eigen::MatrixXd a = gram;
-    a.selfadjointView<Eigen::Lower>().rankUpdate(scaled.leftCols(k));
+    for (std::size_t start = 0; start < n; start += kBlock) {
+        Eigen::Index k = 0;
+        for (std::size_t e = start; e < std::min(n, start + kBlock); ++e) {
+            if (value[e] <= 0) continue;  // a zero rating is no preference
+            const double c = 1 + alpha * value[e];
+            const auto y = other.row(index[e]).transpose();
+            scaled.col(k++) = std::sqrt(c - 1) * y;
+            b.noalias() += c * y;
+        }
+        a.selfadjointView<Eigen::Lower>().rankUpdate(scaled.leftCols(k));
+        progress.add(static_cast<std::size_t>(k * f));
+    }
     const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(a);
     if (llt.info() == Eigen::Success) return llt.solve(b);
     return a.selfadjointView<Eigen::Lower>().ldlt().solve(b);  // regularization 0 and a singular system
 }
 
+// Solves every row of `target` from `other`, spread over `threads` workers
+// (parallel_jobs.hpp: cancellable, exceptions rethrown on the caller).
 template <class Rows>
 void half_step(Eigen::MatrixXd& target, const Eigen::MatrixXd& other, std::size_t count, Rows rows, double lambda,
                double alpha, int threads) {
     Eigen::MatrixXd gram = other.transpose() * other;
     gram.diagonal().array() += lambda;
-    const auto work = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) {
+    constexpr std::size_t kChunk = 256;
+    const int jobs = static_cast<int>((count + kChunk - 1) / kChunk);
+    run_jobs(jobs, threads, [&](int, int job, Progress& progress) {
+        const std::size_t begin = static_cast<std::size_t>(job) * kChunk;
+        for (std::size_t i = begin; i < std::min(count, begin + kChunk); ++i) {
             const auto r = rows(i);
-            target.row(static_cast<Eigen::Index>(i)) = solve_one(other, gram, r.index, r.value, r.size, alpha).transpose();
+            target.row(static_cast<Eigen::Index>(i)) =
+                solve_one(other, gram, r.index, r.value, r.size, alpha, progress).transpose();
         }
-    };
-    const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(threads), count));
-    if (workers == 1) {
-        work(0, count);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const std::size_t chunk = (count + workers - 1) / workers;
-    for (std::size_t w = 1; w < workers; ++w)
-        pool.emplace_back(work, std::min(count, w * chunk), std::min(count, (w + 1) * chunk));
-    work(0, std::min(count, chunk));  // the calling thread takes the first range
-    for (auto& t : pool) t.join();
+    });
 }
 
 }  // namespace
 
 FactorModel als_fit(const RatingMatrix& m, const AlsOptions& o) {
-    if (o.factors < 1) throw_invalid("factors must be at least 1, got " + std::to_string(o.factors));
+    if (o.factors < 1 || o.factors > kMaxFactors)
+        throw_invalid("factors must be between 1 and " + std::to_string(kMaxFactors) + ", got " + std::to_string(o.factors));
     if (!(o.regularization >= 0) || !std::isfinite(o.regularization))
         throw_invalid("regularization must be a finite number >= 0");
     if (!(o.alpha > 0) || !std::isfinite(o.alpha)) throw_invalid("alpha must be a finite number > 0");
@@ -138,7 +141,9 @@ Eigen::VectorXd AlsFoldIn::solve(const std::vector<std::pair<std::int64_t, doubl
         value.push_back(rating);
     }
     if (index.empty()) return Eigen::VectorXd::Zero(model_.factors);
-    return solve_one(model_.item_factors, model_.item_gram(), index.data(), value.data(), index.size(), model_.alpha);
+    Progress progress(true, nullptr);
+    return solve_one(model_.item_factors, model_.item_gram(), index.data(), value.data(), index.size(), model_.alpha,
+                     progress);
 }
 
 }  // namespace crm

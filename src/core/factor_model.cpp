@@ -45,7 +45,13 @@ Eigen::MatrixXd get_matrix(ByteReader& r, int factors) {
 void check_model(const FactorModel& m, ErrorKind kind) {
     const auto bad = [kind](const std::string& why) { throw_error(kind, "invalid latent-factor model: " + why); };
     if (m.kind != FactorKind::Als && m.kind != FactorKind::Svd) bad("unknown kind");
-    if (m.factors < 1) bad("factors must be at least 1");
+    if (m.factors < 1 || m.factors > kMaxFactors) bad("factors must be between 1 and " + std::to_string(kMaxFactors));
+    if (!(m.regularization >= 0) || !std::isfinite(m.regularization)) bad("regularization must be a finite number >= 0");
+    if (m.kind == FactorKind::Als && (!(m.alpha > 0) || !std::isfinite(m.alpha))) bad("alpha must be a finite number > 0");
+    if (m.kind == FactorKind::Svd && (!std::isfinite(m.min_rating) || !std::isfinite(m.max_rating) || m.min_rating > m.max_rating))
+        bad("the rating scale must be two finite numbers, the smaller first");
+    if (!std::isfinite(m.training_error) || !std::isfinite(m.learning_rate) || !std::isfinite(m.init_std))
+        bad("hyper-parameters and the training error must be finite");
     if (m.user_factors.rows() != static_cast<Eigen::Index>(m.user_keys.size()) ||
         m.item_factors.rows() != static_cast<Eigen::Index>(m.item_keys.size()) ||
         m.user_factors.cols() != m.factors || m.item_factors.cols() != m.factors)
@@ -81,6 +87,8 @@ double NormalDeviates::operator()(double sd) {
     return radius * std::cos(2 * M_PI * u2) * sd;
 }
 
+void FactorModel::validate(ErrorKind kind) const { check_model(*this, kind); }
+
 std::size_t FactorModel::user_index(std::int64_t key) const { return find_key(user_keys, key); }
 std::size_t FactorModel::item_index(std::int64_t key) const { return find_key(item_keys, key); }
 
@@ -94,12 +102,15 @@ const Eigen::MatrixXd& FactorModel::item_gram() const {
 
 std::size_t FactorModel::memory_bytes() const {
     return sizeof(*this) + 8 * (user_keys.capacity() + item_keys.capacity() + user_factors.size() + item_factors.size() +
-                                user_bias.size() + item_bias.size());
+                                user_bias.size() + item_bias.size() + static_cast<std::size_t>(factors) * factors);
 }
 
 std::size_t factor_fit_bytes(std::size_t users, std::size_t items, int factors) {
-    // The two factor matrices, the model's copy of them, keys and biases.
-    return (users + items) * (2 * static_cast<std::size_t>(factors) + 4) * 8;
+    const std::size_t f = static_cast<std::size_t>(factors);
+    // The two factor matrices, the model's copy of them, keys and biases; per
+    // solving thread (two) and on the caller, the f x f systems and an f x 1024
+    // block of gathered rows.
+    return (users + items) * (2 * f + 4) * 8 + 4 * (f * f + f * 1024) * 8;
 }
 
 namespace {
@@ -140,6 +151,7 @@ std::vector<std::uint8_t> FactorModel::serialize() const {
     w.i64(seed);
     w.i64(ratings);
     for (const std::string* s : {&source.relation, &source.user_col, &source.item_col, &source.rating_col}) w.str(*s);
+    w.i64(data_version);
     for (const auto* keys : {&user_keys, &item_keys}) {
         w.u64(keys->size());
         for (const std::int64_t k : *keys) w.i64(k);
@@ -168,13 +180,14 @@ FactorModel FactorModel::deserialize(const std::uint8_t* data, std::size_t size)
     m.seed = r.i64();
     m.ratings = r.i64();
     for (std::string* s : {&m.source.relation, &m.source.user_col, &m.source.item_col, &m.source.rating_col}) *s = r.str();
+    m.data_version = r.i64();
     for (auto* keys : {&m.user_keys, &m.item_keys}) {
         const std::uint64_t n = r.u64();
         if (n > size / 8) damaged("key count exceeds the data");
         keys->resize(static_cast<std::size_t>(n));
         for (auto& k : *keys) k = r.i64();
     }
-    if (m.factors < 1 || m.factors > 100000) damaged("factors out of range");
+    if (m.factors < 1 || m.factors > kMaxFactors) damaged("factors out of range");
     m.user_factors = get_matrix(r, m.factors);
     m.item_factors = get_matrix(r, m.factors);
     const std::vector<double> ub = r.f64s(), ib = r.f64s();
@@ -213,6 +226,7 @@ nlohmann::json header_json(const FactorModel& m) {
                    {"user_col", m.source.user_col},
                    {"item_col", m.source.item_col},
                    {"rating_col", m.source.rating_col}};
+    j["data_version"] = m.data_version >= 0 ? nlohmann::json(m.data_version) : nlohmann::json(nullptr);
     return j;
 }
 
@@ -274,7 +288,8 @@ FactorModel FactorModel::from_json(const std::string& text) {
         const auto& src = j.at("source");
         m.source = {src.at("relation").get<std::string>(), src.at("user_col").get<std::string>(),
                     src.at("item_col").get<std::string>(), src.at("rating_col").get<std::string>()};
-        if (m.factors < 1 || m.factors > 100000) throw_error(ErrorKind::InvalidText, "invalid latent-factor model: factors out of range");
+        m.data_version = !j.contains("data_version") || j.at("data_version").is_null() ? -1 : j.at("data_version").get<std::int64_t>();
+        if (m.factors < 1 || m.factors > kMaxFactors) throw_error(ErrorKind::InvalidText, "invalid latent-factor model: factors out of range");
         const auto read_rows = [&m](const nlohmann::json& rows, std::vector<std::int64_t>& keys, Eigen::MatrixXd& f,
                                     Eigen::VectorXd& bias) {
             keys.resize(rows.size());

@@ -26,10 +26,14 @@
 #include <Eigen/Dense>
 
 #include "cf.hpp"
+#include "errors.hpp"
 
 namespace crm {
 
 enum class FactorKind : std::uint8_t { Als = 1, Svd = 2 };
+
+// The most factors a model may have (fits refuse more with 22023).
+constexpr int kMaxFactors = 10000;
 
 struct FactorSource {
     std::string relation;  // schema-qualified, as quote_ident would print it
@@ -50,9 +54,16 @@ struct FactorModel {
     double training_error = 0;
     std::int64_t ratings = 0;  // training ratings
     FactorSource source;
+    // The change version of the source table at fit time (crm.cf_tracked_tables),
+    // -1 when the table is not registered with crm.cf_track_changes.
+    std::int64_t data_version = -1;
     std::vector<std::int64_t> user_keys, item_keys;  // ascending
     Eigen::MatrixXd user_factors, item_factors;       // users x factors, items x factors
     Eigen::VectorXd user_bias, item_bias;             // SVD only (else empty)
+
+    // Every invariant a stored model must meet (kind, sizes, finite values,
+    // ascending keys, hyper-parameters in range); `kind` is the error raised.
+    void validate(ErrorKind kind) const;
 
     std::size_t user_index(std::int64_t key) const;  // npos when absent
     std::size_t item_index(std::int64_t key) const;

@@ -121,8 +121,9 @@ ItemNeighbours::ItemNeighbours(std::vector<Link> links) {
     InterruptTicker ticker;
     for (const Link& l : links) {
         ticker.tick();
-        if (!std::isfinite(l.similarity))
-            throw_invalid("neighbour similarity must be a finite number (item " + std::to_string(l.item) + ")");
+        if (!(l.similarity >= -1.0 && l.similarity <= 1.0))
+            throw_invalid("neighbour similarity must be between -1 and 1 (item " + std::to_string(l.item) + ", got " +
+                          std::to_string(l.similarity) + ")");
         if (l.item == l.neighbour)
             throw_invalid("item " + std::to_string(l.item) + " is listed as its own neighbour");
         keys_.push_back(l.item);

@@ -56,8 +56,8 @@ public:
         std::size_t size = 0;
     };
 
-    // Links in any order. A non-finite similarity, an item linked to itself or
-    // the same pair twice is 22023 (a stored table refreshed by inserting
+    // Links in any order. A similarity outside [-1, 1] (or NaN), an item linked
+    // to itself or the same pair twice is 22023 (a stored table refreshed by inserting
     // without deleting first shows up as the latter).
     explicit ItemNeighbours(std::vector<Link> links);
 

@@ -255,7 +255,11 @@ struct Recommender::State {
         double lo = pool.front().score, hi = pool.front().score;
         for (const RankedItem& r : pool) lo = std::min(lo, r.score), hi = std::max(hi, r.score);
         std::vector<double> relevance(pool.size());
-        for (std::size_t p = 0; p < pool.size(); ++p) relevance[p] = hi > lo ? (pool[p].score - lo) / (hi - lo) : 1.0;
+        for (std::size_t p = 0; p < pool.size(); ++p) {
+            relevance[p] = hi > lo ? (pool[p].score - lo) / (hi - lo) : 1.0;
+            if (!std::isfinite(relevance[p])) relevance[p] = 0.0;
+        }
+        InterruptTicker ticker(1);
         std::vector<double> max_sim(pool.size(), 0.0), sim;
         std::vector<std::uint8_t> taken(pool.size(), 0);
         std::vector<RankedItem> out;
@@ -268,8 +272,10 @@ struct Recommender::State {
                 const double value = (1 - d) * relevance[p] - d * max_sim[p];
                 if (value > best_value) best_value = value, best = p;
             }
+            if (best == pool.size()) break;  // nothing comparable left (cannot happen with finite scores)
             taken[best] = 1;
             out.push_back(pool[best]);
+            ticker.tick();
             similarities(pool[best].item, pool, sim);
             for (std::size_t p = 0; p < pool.size(); ++p) max_sim[p] = std::max(max_sim[p], sim[p]);
         }

@@ -17,7 +17,8 @@ namespace crm {
 
 
 FactorModel svd_fit(const RatingMatrix& m, const SvdOptions& o) {
-    if (o.factors < 1) throw_invalid("factors must be at least 1, got " + std::to_string(o.factors));
+    if (o.factors < 1 || o.factors > kMaxFactors)
+        throw_invalid("factors must be between 1 and " + std::to_string(kMaxFactors) + ", got " + std::to_string(o.factors));
     if (o.epochs < 1) throw_invalid("epochs must be at least 1, got " + std::to_string(o.epochs));
     if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) throw_invalid("learning_rate must be a finite number > 0");
     if (!(o.regularization >= 0) || !std::isfinite(o.regularization))

@@ -12,6 +12,7 @@
 
 #include "byte_io.hpp"
 #include "errors.hpp"
+#include "parallel_jobs.hpp"
 #include "interrupts.hpp"
 #include "tree_model.hpp"
 
@@ -35,30 +36,8 @@ struct TrainingSet {
 
 // Thrown inside a worker when another thread asked the others to stop; never
 // leaves tree_fit.
-struct Cancelled {};
-
-// An InterruptTicker weighted by work: loops report how many rows they
-// touched, and every kPeriod rows it checks for interrupts (on the calling
-// thread only: workers pass on_caller = false, since check_interrupts calls
-// into PostgreSQL) and for a stop request (workers: `cancel`, set when
-// another thread failed or the caller was interrupted).
-class Progress {
-public:
-    Progress(bool on_caller, const std::atomic<bool>* cancel) : on_caller_(on_caller), cancel_(cancel) {}
-    void add(std::size_t work) {
-        pending_ += work + 1;
-        if (pending_ < kPeriod) return;
-        pending_ = 0;
-        if (on_caller_) check_interrupts();
-        if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled{};
-    }
-
-private:
-    static constexpr std::size_t kPeriod = std::size_t{1} << 16;
-    bool on_caller_;
-    const std::atomic<bool>* cancel_;
-    std::size_t pending_ = 0;
-};
+using crm::Cancelled;
+using crm::Progress;
 
 // Sorts the training rows canonically and presorts every feature (tree_rows.cpp).
 // Runs on the calling thread.

@@ -2,6 +2,7 @@
 // cf_cache.hpp for when a cached matrix may be served.
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <list>
 #include <map>
 #include <memory>
@@ -72,11 +73,13 @@ void collect_rating(TupleTableSlot* slot, void* arg) {
     if ((++r->count & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
 }
 
-std::string select_columns(const RatingColumns& c) {
+// The rating columns (and an optional fourth, already an SQL expression built
+// from quoted identifiers), from the quoted relation.
+std::string select_columns(const RatingColumns& c, const std::string& extra_column = {}) {
     const std::string rating_expr = c.rating.quoted_name + (c.rating.type == CASHOID ? "::pg_catalog.numeric" : "") +
                                     (c.rating.type == BOOLOID ? "::pg_catalog.int4" : "") + "::pg_catalog.float8";
     return "SELECT " + c.user.quoted_name + "::pg_catalog.int8, " + c.item.quoted_name + "::pg_catalog.int8, " +
-           rating_expr + " FROM " + c.rel.quoted_name;
+           rating_expr + (extra_column.empty() ? "" : ", " + extra_column) + " FROM " + c.rel.quoted_name;
 }
 
 // What identifies the contents of a cached matrix (see cf_cache.hpp).
@@ -228,9 +231,7 @@ std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, s
 
 std::vector<crm::Rating> load_ratings_with_folds(SpiSession& spi, const RatingColumns& c, const ColumnRef* fold_col,
                                                  int fold_count, std::vector<int>* folds, std::int64_t* skipped) {
-    std::string sql = select_columns(c);
-    if (fold_col != nullptr)
-        sql.insert(sql.find(" FROM "), ", " + fold_col->quoted_name + "::pg_catalog.int8");
+    const std::string sql = select_columns(c, fold_col != nullptr ? fold_col->quoted_name + "::pg_catalog.int8" : "");
     const std::uint64_t max_ratings = crm::rating_matrix_max_ratings(max_fit_memory_bytes());
     const std::int64_t fold_count64 = fold_col != nullptr ? fold_count : 0;
     RawRatings* raw = pg_guard([max_ratings, fold_count64] {
@@ -296,8 +297,20 @@ const crm::RatingMatrix& rating_matrix(SpiSession& spi, const RatingColumns& c,
     return *cache.entries.back().matrix;
 }
 
+void check_neighbour_memory(std::size_t items, std::size_t catalogue, int k) {
+    // About 48 bytes a link: the link as built, and the forward and reverse lists.
+    const std::size_t per_item = std::min<std::size_t>(static_cast<std::size_t>(std::max(k, 0)), catalogue > 0 ? catalogue - 1 : 0);
+    const std::size_t need = items * per_item * 48;
+    if (need > max_fit_memory_bytes())
+        crm::throw_error(crm::ErrorKind::OutOfMemory,
+                         "the item neighbour lists would need about " + std::to_string(need / (1024 * 1024)) +
+                             " MB, more than crm.max_fit_memory",
+                         "Use a smaller k, or raise crm.max_fit_memory.");
+}
+
 const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, crm::ItemSimilarity similarity,
                                            std::optional<crm::ItemNeighbours>& uncached) {
+    check_neighbour_memory(m.items(), m.items(), k);
     Cache& cache = backend_cache();
     const std::string key = std::to_string(k) + ":" + crm::item_similarity_name(similarity);
     for (CacheEntry& e : cache.entries) {

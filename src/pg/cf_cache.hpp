@@ -51,7 +51,11 @@ std::vector<crm::Rating> load_ratings(SpiSession& spi, const RatingColumns& c, s
 std::vector<crm::Rating> load_ratings_with_folds(SpiSession& spi, const RatingColumns& c, const ColumnRef* fold_col,
                                                  int fold_count, std::vector<int>* folds, std::int64_t* skipped);
 
-// The k-nearest item lists of `m`: kept with m when m is a cached matrix (and
+// 53200 when the neighbour lists of `items` items among `catalogue` (at most
+// k each) would need more than crm.max_fit_memory.
+void check_neighbour_memory(std::size_t items, std::size_t catalogue, int k);
+
+// The k-nearest item lists of `m` (memory checked as above): kept with m when m is a cached matrix (and
 // they fit crm.cf_cache_memory), so a later call on the same table version
 // reuses them; otherwise built into `uncached`.
 const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, crm::ItemSimilarity similarity,

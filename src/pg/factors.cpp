@@ -46,14 +46,26 @@ FactorModel model_arg(FunctionCallInfo fcinfo, int argno) {
 
 // Decoded models are kept at two levels: per call site, keyed by the
 // argument's raw varlena (a row-by-row svd_predict compares a TOAST pointer,
-// not megabytes), and per backend, keyed by the model's content hash read
-// from the first bytes of the value (a prefix read, not the whole value), so
-// that online calls in new queries do not decode a large model again. The
-// backend keeps the two most recently used models (outside PostgreSQL's
-// memory contexts, freed when the backend exits).
+// not megabytes), and per backend for models stored in a table, so that online
+// calls in new queries do not decode a large model again. A backend entry is
+// keyed by the stored value's TOAST pointer (its toast table and value id,
+// which PostgreSQL assigns and never changes while the value exists) and the
+// content hash in the value's first bytes (a prefix read). The backend keeps
+// the two most recently used models, each at most half of crm.cf_cache_memory,
+// outside PostgreSQL's memory contexts (freed when the backend exits).
+struct StoredModelKey {
+    Oid toastrelid = InvalidOid;
+    Oid valueid = InvalidOid;
+    std::int32_t rawsize = 0;
+    std::uint64_t content = 0;
+    bool operator==(const StoredModelKey& o) const {
+        return toastrelid == o.toastrelid && valueid == o.valueid && rawsize == o.rawsize && content == o.content;
+    }
+};
+
 struct BackendModels {
     struct Entry {
-        std::uint64_t id;
+        StoredModelKey key;
         std::shared_ptr<const FactorModel> model;
         std::uint64_t used;
     };
@@ -68,26 +80,34 @@ BackendModels& backend_models() {
 
 std::shared_ptr<const FactorModel> backend_model(FunctionCallInfo fcinfo, int argno) {
     const Datum datum = PG_GETARG_DATUM(argno);
+    auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(datum));
+    if (!VARATT_IS_EXTERNAL_ONDISK(raw)) return std::make_shared<const FactorModel>(model_arg(fcinfo, argno));
+    StoredModelKey key;
+    varatt_external pointer;
+    VARATT_EXTERNAL_GET_POINTER(pointer, raw);
+    key.toastrelid = pointer.va_toastrelid;
+    key.valueid = pointer.va_valueid;
+    key.rawsize = pointer.va_rawsize;
     std::uint8_t head[10];
-    const std::size_t got = pg_guard([datum, &head] {
-        struct varlena* slice = pg_detoast_datum_slice(reinterpret_cast<struct varlena*>(DatumGetPointer(datum)), 0, 10);
+    const std::size_t got = pg_guard([raw, &head] {
+        struct varlena* slice = pg_detoast_datum_slice(raw, 0, 10);
         const std::size_t n = std::min<std::size_t>(10, VARSIZE_ANY_EXHDR(slice));
         std::memcpy(head, VARDATA_ANY(slice), n);
         return n;
     });
-    const std::uint64_t id = crm::factor_model_id(head, got);
+    key.content = crm::factor_model_id(head, got);
     BackendModels& cache = backend_models();
     for (auto& e : cache.entries)
-        if (id != 0 && e.id == id) {
+        if (key.content != 0 && e.key == key) {
             e.used = ++cache.clock;
             return e.model;
         }
     auto model = std::make_shared<const FactorModel>(model_arg(fcinfo, argno));  // validates, checksum included
-    if (id != 0) {
+    if (key.content != 0 && model->memory_bytes() <= crm::pg::cf_cache_memory_bytes() / 2) {
         if (cache.entries.size() >= 2)
             cache.entries.erase(std::min_element(cache.entries.begin(), cache.entries.end(),
                                                  [](const auto& a, const auto& b) { return a.used < b.used; }));
-        cache.entries.push_back({id, model, ++cache.clock});
+        cache.entries.push_back({key, model, ++cache.clock});
     }
     return model;
 }
@@ -156,10 +176,31 @@ void check_fit_memory(const crm::RatingMatrix& m, int factors) {
                          "Use fewer factors, filter the ratings, or raise crm.max_fit_memory.");
 }
 
+// The table's change version when it is registered with crm.cf_track_changes, else -1.
+std::int64_t tracked_version(crm::pg::SpiSession& spi, Oid relid) {
+    struct Out {
+        bool found;
+        std::int64_t version;
+    } out{false, -1};
+    spi.stream("SELECT version FROM crm.cf_tracked_tables WHERE ratings = $1::pg_catalog.regclass", {OIDOID},
+               {ObjectIdGetDatum(relid)},
+               [](TupleTableSlot* slot, void* arg) {
+                   auto* o = static_cast<Out*>(arg);
+                   if (slot->tts_isnull[0]) return;
+                   o->found = true;
+                   o->version = DatumGetInt64(slot->tts_values[0]);
+               },
+               &out);
+    return out.found ? out.version : -1;
+}
+
 // Reads the ratings (cached matrix when allowed), checks the fit's memory,
 // fits with `fit` and records where the model came from.
 template <class Fit>
 Datum fit_model(const crm::pg::RatingColumns& c, const char* name, int factors, int rounds, Fit fit) {
+    if (factors < 1 || factors > crm::kMaxFactors)
+        crm::throw_invalid("factors must be between 1 and " + std::to_string(crm::kMaxFactors) + ", got " +
+                           std::to_string(factors));
     crm::pg::ProgressReport progress;
     progress.update(std::string(name) + " reading the ratings", true);
     crm::pg::SpiSession spi;
@@ -171,7 +212,14 @@ Datum fit_model(const crm::pg::RatingColumns& c, const char* name, int factors, 
                         " rounds",
                     true);
     FactorModel model = fit(m);
+    try {
+        model.validate(crm::ErrorKind::InvalidParameter);  // never store a value that cannot be read back
+    } catch (const crm::Error& e) {
+        crm::throw_invalid(std::string(name) + " did not converge: " + e.what(),
+                           "Lower learning_rate or init_std (svd), or raise regularization.");
+    }
     model.source = source_of(c);
+    model.data_version = tracked_version(spi, c.rel.relid);
     spi.finish();
     return model_datum(model);
 }
@@ -286,7 +334,9 @@ CRM_FUNCTION(crm_svd_predict_folded) {
     std::vector<double> est(pairs.size());
     std::int64_t folded_user = 0;
     std::optional<crm::SvdUser> folded;
+    crm::InterruptTicker ticker(16);
     for (std::size_t p = 0; p < pairs.size(); ++p) {
+        ticker.tick();
         if (!folded || folded_user != pairs[p].first) {
             std::vector<std::pair<std::int64_t, double>> rows;
             const std::size_t u = m.user_index(pairs[p].first);

@@ -31,6 +31,7 @@
 #include "datum_convert.hpp"
 #include "progress.hpp"
 #include "relation.hpp"
+#include "settings.hpp"
 #include "spi_session.hpp"
 
 namespace {
@@ -177,6 +178,7 @@ CRM_FUNCTION(crm_itemknn_fit) {
     crm::pg::SpiSession spi;
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
+    crm::pg::check_neighbour_memory(items ? std::min(items->size(), m.items()) : m.items(), m.items(), k);
     const auto links = crm::item_neighbour_links(m, k, similarity, items ? &*items : nullptr);
     int rank = 0;
     for (std::size_t r = 0; r < links.size(); ++r) {
@@ -394,6 +396,29 @@ CRM_FUNCTION(crm_popular_recommend_batch) {
     return static_cast<Datum>(0);
 }
 
+namespace {
+
+// A fold's factor model must fit crm.max_fit_memory as crm.als_fit's and crm.svd_fit's do (53200).
+void check_factor_memory(const std::vector<crm::Rating>& ratings, const crm::RecoEvaluation& e) {
+    std::vector<std::int64_t> users, items;
+    users.reserve(ratings.size());
+    items.reserve(ratings.size());
+    for (const auto& r : ratings) users.push_back(r.user), items.push_back(r.item);
+    for (auto* keys : {&users, &items}) {
+        std::sort(keys->begin(), keys->end());
+        keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+    }
+    const int factors = e.method == crm::RecoMethod::Als ? e.options.als.factors : e.options.svd.factors;
+    const std::size_t need = crm::factor_fit_bytes(users.size(), items.size(), std::max(1, factors));
+    if (need > crm::pg::max_fit_memory_bytes())
+        crm::throw_error(crm::ErrorKind::OutOfMemory,
+                         "the factor matrices would need about " + std::to_string(need / (1024 * 1024)) +
+                             " MB, more than crm.max_fit_memory",
+                         "Use fewer factors, filter the ratings, or raise crm.max_fit_memory.");
+}
+
+}  // namespace
+
 // crm.reco_evaluate(ratings, user_col, item_col, rating_col, method, folds, fold_col, n,
 //                   relevant_threshold, implicit, options)
 CRM_FUNCTION(crm_reco_evaluate) {
@@ -451,6 +476,7 @@ CRM_FUNCTION(crm_reco_evaluate) {
     if (!fold_col) fold = crm::assign_rating_folds(ratings, {}, folds, options.seed);
     progress.update("crm.reco_evaluate " + std::to_string(ratings.size()) + " ratings, " + std::to_string(folds) + " folds",
                     true);
+    if (method == crm::RecoMethod::Als || method == crm::RecoMethod::Svd) check_factor_memory(ratings, e);
     const auto metrics = crm::evaluate_recommender(ratings, fold, e, content ? &*content : nullptr);
     for (const auto& f : metrics) {
         const double values[] = {f.rmse, f.mae, f.precision, f.recall, f.ndcg, f.map, f.coverage, f.diversity, f.popularity};

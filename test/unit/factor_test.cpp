@@ -65,6 +65,20 @@ TEST(Als, FoldInGivesTheFittedFactorsAndThreadsDoNotMatter) {
     EXPECT_TRUE(fold.solve({}).isZero(0));
 }
 
+TEST(Als, WorkerThreadsGiveTheSameModel) {
+    // More than one 256-row chunk of users and items, so the solves really run on two workers.
+    const crm::RatingMatrix m(random_counts(8, 700, 600, 0.02));
+    crm::AlsOptions o;
+    o.factors = 5;
+    o.iterations = 3;
+    o.threads = 1;
+    const crm::FactorModel one = crm::als_fit(m, o);
+    o.threads = 2;
+    const crm::FactorModel two = crm::als_fit(m, o);
+    EXPECT_EQ(one.user_factors, two.user_factors);
+    EXPECT_EQ(one.item_factors, two.item_factors);
+}
+
 TEST(Als, BadOptions) {
     const crm::RatingMatrix m(random_counts(1, 5, 5, 0.5));
     using crm::ErrorKind;
