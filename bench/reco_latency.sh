@@ -22,6 +22,7 @@ VACUUM ANALYZE lat_r;
 SELECT crm.cf_track_changes('lat_r');
 CREATE TABLE lat_nb AS SELECT * FROM crm.itemknn_fit('lat_r', 'u', 'i', 'r', k => 100);
 CREATE INDEX ON lat_nb (item_id);
+SELECT crm.cf_track_changes('lat_nb');
 DROP TABLE IF EXISTS lat_models;
 CREATE TABLE lat_models AS SELECT crm.als_fit('lat_r', 'u', 'i', 'r') AS als;
 SQL
@@ -37,12 +38,17 @@ cat >"$work/user_topn.sql" <<'SQL'
 \set u random(1, 50000)
 SELECT count(*) FROM crm.itemknn_recommend_batch('lat_r', 'u', 'i', 'r', users => ARRAY[:u]::bigint[], n => 10);
 SQL
+cat >"$work/user_topn_stored.sql" <<'SQL'
+\set u random(1, 50000)
+SELECT count(*) FROM crm.itemknn_recommend_batch('lat_r', 'u', 'i', 'r', users => ARRAY[:u]::bigint[], n => 10,
+                                                 model => 'lat_nb');
+SQL
 cat >"$work/als_topn.sql" <<'SQL'
 \set u random(1, 50000)
 SELECT count(*) FROM crm.als_recommend_batch((SELECT als FROM lat_models), 'lat_r', 'u', 'i', 'r',
                                              users => ARRAY[:u]::bigint[], n => 10);
 SQL
-for script in similar_live similar_stored user_topn als_topn; do
+for script in similar_live similar_stored user_topn user_topn_stored als_topn; do
     rm -f "$work"/lat*
     (cd "$work" && "$PG_BIN/pgbench" -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_RUN" -f "$script.sql" -l --log-prefix=lat >/dev/null 2>&1)
     cat "$work"/lat* | SCRIPT="$script" "${CRM_PYTHON:-/usr/bin/python3}" -c '

@@ -48,6 +48,14 @@ SELECT rank, item_id, round(score::numeric, 4) AS score, reason
 FROM crm.similar_items('reco_ratings', 'customer_id', 'product_id', 'bought', 11, n => 2);
 SELECT count(*) AS rows FROM crm.similar_items('reco_nb', 999);
 SELECT count(*) AS rows FROM crm.itemknn_fit('reco_ratings', 'customer_id', 'product_id', 'bought', items => ARRAY[13, 999]);
+-- Registered with crm.cf_track_changes, stored lists are kept by the backend between calls; a change to the
+-- table is seen at once (11's neighbours 10 and 12 tie at 0.8165; raising 12 puts it first).
+SELECT crm.cf_track_changes('reco_nb');
+SELECT array_agg(item_id ORDER BY rank) AS first_call FROM crm.similar_items('reco_nb', 11, n => 2);
+SELECT array_agg(item_id ORDER BY rank) AS cached FROM crm.similar_items('reco_nb', 11, n => 2);
+UPDATE reco_nb SET similarity = 0.9 WHERE item_id = 11 AND neighbour_id = 12;
+SELECT array_agg(item_id ORDER BY rank) AS after_update, max(score) AS top FROM crm.similar_items('reco_nb', 11, n => 2);
+UPDATE reco_nb SET similarity = 0.816496580927726 WHERE item_id = 11 AND neighbour_id = 12;
 -- A refresh that forgot to delete first: the duplicate pairs are an error, not a double-counted score.
 INSERT INTO reco_nb SELECT * FROM crm.itemknn_fit('reco_ratings', 'customer_id', 'product_id', 'bought', items => ARRAY[13]);
 SELECT * FROM crm.itemknn_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', model => 'reco_nb');

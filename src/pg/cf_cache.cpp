@@ -159,7 +159,8 @@ struct CacheEntry {
     std::unique_ptr<ContextMemoryResource> memory;
     std::optional<crm::RatingMatrix> matrix;
     // Item neighbour lists built from this matrix, by "k:similarity".
-    std::map<std::string, std::unique_ptr<const crm::ItemNeighbours>> neighbours;
+    // Shared: a caller keeps stored lists alive even if a later load evicts the entry.
+    std::map<std::string, std::shared_ptr<const crm::ItemNeighbours>> neighbours;
     std::uint64_t last_used = 0;
 
     CacheEntry() = default;
@@ -327,6 +328,37 @@ const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, cr
     }
     uncached.emplace(crm::item_neighbour_links(m, k, similarity));
     return *uncached;
+}
+
+std::shared_ptr<const crm::ItemNeighbours> stored_neighbours(SpiSession& spi, const RatingColumns& c) {
+    Cache& cache = backend_cache();
+    const std::optional<CacheKey> key = cacheable_key(spi, c);
+    const std::string slot = "stored";
+    if (key) {
+        for (CacheEntry& e : cache.entries)
+            if (!e.matrix && e.key == *key) {
+                const auto found = e.neighbours.find(slot);
+                if (found == e.neighbours.end()) continue;
+                spi.query(select_columns(c) + " LIMIT 0", {}, {});  // the caller may read it now
+                e.last_used = ++cache.clock;
+                return found->second;
+            }
+    }
+    std::int64_t skipped = 0;
+    std::vector<crm::Rating> rows = load_ratings(spi, c, &skipped);
+    std::vector<crm::ItemNeighbours::Link> links(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) links[r] = {rows[r].user, rows[r].item, rows[r].rating};
+    rows = {};
+    auto built = std::make_shared<const crm::ItemNeighbours>(std::move(links));  // validates
+    if (!key || built->memory_bytes() > cf_cache_memory_bytes()) return built;
+    // Retire older lists of the same table and make room, then keep these.
+    cache.entries.remove_if([&key](const CacheEntry& e) { return e.key.relid == key->relid && e.key.columns == key->columns; });
+    make_room(cache, built->memory_bytes());
+    auto& entry = cache.entries.emplace_back();
+    entry.key = *key;
+    entry.last_used = ++cache.clock;
+    entry.neighbours.emplace(slot, built);
+    return built;
 }
 
 }  // namespace crm::pg

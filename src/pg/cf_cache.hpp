@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -60,5 +61,14 @@ void check_neighbour_memory(std::size_t items, std::size_t catalogue, int k);
 // reuses them; otherwise built into `uncached`.
 const crm::ItemNeighbours& item_neighbours(const crm::RatingMatrix& m, int k, crm::ItemSimilarity similarity,
                                            std::optional<crm::ItemNeighbours>& uncached);
+
+// Stored neighbour lists (a table with the columns of crm.itemknn_fit, mapped
+// as user = item_id, item = neighbour_id, rating = similarity): kept by the
+// backend under the same rules as a rating matrix when the table is registered
+// with crm.cf_track_changes, so online calls with model => do not read two
+// million rows each time; otherwise read now. Shared, so that a later load
+// that evicts the entry does not free lists still in use: load them before the
+// rating matrix of the same call.
+std::shared_ptr<const crm::ItemNeighbours> stored_neighbours(SpiSession& spi, const RatingColumns& c);
 
 }  // namespace crm::pg

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -145,8 +146,9 @@ Oid regclass_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
     return PG_GETARG_OID(argno);
 }
 
-// Stored neighbour lists: a table or view with the columns crm.itemknn_fit returns.
-crm::ItemNeighbours read_neighbour_table(crm::pg::SpiSession& spi, Oid relid) {
+// Stored neighbour lists: a table or view with the columns crm.itemknn_fit returns
+// (cached by the backend when the table is registered with crm.cf_track_changes).
+std::shared_ptr<const crm::ItemNeighbours> neighbour_table(crm::pg::SpiSession& spi, Oid relid) {
     crm::pg::RatingColumns c;
     c.rel = crm::pg::resolve_relation(relid, "model");
     c.user = crm::pg::resolve_column(c.rel, "item_id", "model");
@@ -157,11 +159,7 @@ crm::ItemNeighbours read_neighbour_table(crm::pg::SpiSession& spi, Oid relid) {
             crm::throw_error(crm::ErrorKind::DatatypeMismatch, "model column \"" + col->name + "\" must be an integer key");
     if (!crm::pg::is_numeric_type(c.rating.type))
         crm::throw_error(crm::ErrorKind::DatatypeMismatch, "model column \"similarity\" must be numeric");
-    std::int64_t skipped = 0;
-    std::vector<crm::Rating> rows = crm::pg::load_ratings(spi, c, &skipped);
-    std::vector<crm::ItemNeighbours::Link> links(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) links[r] = {rows[r].user, rows[r].item, rows[r].rating};
-    return crm::ItemNeighbours(std::move(links));
+    return crm::pg::stored_neighbours(spi, c);
 }
 
 }  // namespace
@@ -222,7 +220,8 @@ CRM_FUNCTION(crm_similar_items_stored) {
     const std::size_t n = list_length(fcinfo, 2);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
-    const crm::ItemNeighbours nb = read_neighbour_table(spi, model);
+    const std::shared_ptr<const crm::ItemNeighbours> stored = neighbour_table(spi, model);
+    const crm::ItemNeighbours& nb = *stored;
     std::vector<crm::RankedItem> list;
     const std::size_t i = nb.index(item);
     if (i != crm::ItemNeighbours::npos) {
@@ -246,11 +245,14 @@ CRM_FUNCTION(crm_itemknn_recommend_batch) {
     crm::check_recommender_options(o);
     ReturnSetInfo* rsinfo = materialize(fcinfo);
     crm::pg::SpiSession spi;
-    std::optional<crm::ItemNeighbours> stored, uncached_nb;
-    if (!PG_ARGISNULL(8)) stored.emplace(read_neighbour_table(spi, PG_GETARG_OID(8)));
+    // Stored lists first: loading them may evict cache entries, the matrix must not be one of them.
+    const std::shared_ptr<const crm::ItemNeighbours> stored =
+        PG_ARGISNULL(8) ? nullptr : neighbour_table(spi, PG_GETARG_OID(8));
+    std::optional<crm::ItemNeighbours> uncached_nb;
     std::optional<crm::RatingMatrix> uncached;
     const crm::RatingMatrix& m = crm::pg::rating_matrix(spi, c, uncached);
-    const crm::ItemNeighbours& nb = stored ? *stored : crm::pg::item_neighbours(m, o.item_k, o.item_similarity, uncached_nb);
+    const crm::ItemNeighbours& nb =
+        stored ? *stored : crm::pg::item_neighbours(m, o.item_k, o.item_similarity, uncached_nb);
     crm::Recommender rec(m, crm::RecoMethod::ItemKnn, o, nullptr, &nb);
     crm::pg::emit_batch(fcinfo, rsinfo, rec, m, 4, n, "crm.itemknn_recommend_batch");
     spi.finish();
