@@ -1,5 +1,6 @@
 // The k-means model: assignment of new points, validation, portable bytes.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -124,10 +125,14 @@ int KMeansModel::assign(const double* x, int point_dims, double* distance) const
         throw_invalid("the point has " + std::to_string(point_dims) + " elements, the model " +
                       std::to_string(dims));
     kmeans_detail::check_point(x, point_dims);
-    std::vector<double> scaled(static_cast<std::size_t>(dims));
+    // Per-row scoring: no heap allocation for the usual handful of features.
+    constexpr int kStackDims = 64;
+    std::array<double, kStackDims> on_stack;
+    std::vector<double> on_heap(dims > kStackDims ? static_cast<std::size_t>(dims) : 0);
+    double* scaled = dims > kStackDims ? on_heap.data() : on_stack.data();
     for (int j = 0; j < dims; ++j) scaled[j] = (x[j] - offset[j]) / divisor[j];
     double d2;
-    const int cluster = kmeans_detail::nearest_centroid(scaled.data(), centroids, d2);
+    const int cluster = kmeans_detail::nearest_centroid(scaled, centroids, d2);
     if (distance != nullptr) *distance = std::sqrt(d2);
     return cluster + 1;
 }

@@ -30,18 +30,26 @@ ArrayView view_float8_array(ArrayType* array) {
     return v;
 }
 
-std::vector<double> to_vector(ArrayType* array, const char* what, bool* has_null_elements = nullptr) {
+// The checked view: one dimension, float8, and (unless the caller asks to
+// hear of them) no NULL elements.
+ArrayView checked_view(ArrayType* array, const char* what, bool* has_null_elements) {
     const ArrayView v = pg_guard([array] { return view_float8_array(array); });
     if (v.ndim > 1)
         throw_invalid(std::string(what) + " must be a one-dimensional array, got " + std::to_string(v.ndim) +
                       " dimensions");
     if (has_null_elements != nullptr) {
         *has_null_elements = v.has_nulls;
-        if (v.has_nulls) return {};
+        if (v.has_nulls) return v;
     }
     if (v.has_nulls)
         throw_error(ErrorKind::NullValueNotAllowed, std::string(what) + " must not contain NULL elements");
     if (v.length > 0 && v.data == nullptr) throw_invalid(std::string(what) + " must be a float8 array");
+    return v;
+}
+
+std::vector<double> to_vector(ArrayType* array, const char* what, bool* has_null_elements = nullptr) {
+    const ArrayView v = checked_view(array, what, has_null_elements);
+    if (v.has_nulls) return {};
     return std::vector<double>(v.data, v.data + v.length);
 }
 
@@ -51,6 +59,12 @@ std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const c
                                      bool* has_null_elements) {
     ArrayType* array = pg_guard([fcinfo, argno] { return PG_GETARG_ARRAYTYPE_P(argno); });
     return to_vector(array, argname, has_null_elements);
+}
+
+Float8Span float8_array_span_arg(FunctionCallInfo fcinfo, int argno, const char* argname) {
+    ArrayType* array = pg_guard([fcinfo, argno] { return PG_GETARG_ARRAYTYPE_P(argno); });
+    const ArrayView v = checked_view(array, argname, nullptr);
+    return Float8Span{v.data, v.length};
 }
 
 std::vector<double> float8_array_with_missing(FunctionCallInfo fcinfo, int argno, const char* argname) {

@@ -15,6 +15,14 @@ namespace crm::pg {
 std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int argno, const char* argname,
                                      bool* has_null_elements = nullptr);
 
+// A float8[] argument read in place, for per-row scoring: no copy, valid
+// until the function returns. The same errors as float8_array_arg.
+struct Float8Span {
+    const double* data = nullptr;
+    int size = 0;
+};
+Float8Span float8_array_span_arg(FunctionCallInfo fcinfo, int argno, const char* argname);
+
 // A float8[] argument whose NULL elements are missing values: they come back
 // as NaN. A NaN or infinite element is 22023 (only NULL means missing), a
 // multi-dimensional array 22023.

@@ -276,15 +276,15 @@ CRM_FUNCTION(crm_kmeans_model_send) {
 
 CRM_FUNCTION(crm_kmeans_assign) {
     const KMeansModel& model = cached_model(fcinfo, 0);
-    const std::vector<double> x = crm::pg::float8_array_arg(fcinfo, 1, "features");
-    PG_RETURN_INT32(model.assign(x.data(), static_cast<int>(x.size())));
+    const crm::pg::Float8Span x = crm::pg::float8_array_span_arg(fcinfo, 1, "features");
+    PG_RETURN_INT32(model.assign(x.data, x.size));
 }
 
 CRM_FUNCTION(crm_kmeans_distance) {
     const KMeansModel& model = cached_model(fcinfo, 0);
-    const std::vector<double> x = crm::pg::float8_array_arg(fcinfo, 1, "features");
+    const crm::pg::Float8Span x = crm::pg::float8_array_span_arg(fcinfo, 1, "features");
     double distance = 0;
-    model.assign(x.data(), static_cast<int>(x.size()), &distance);
+    model.assign(x.data, x.size, &distance);
     PG_RETURN_FLOAT8(distance);
 }
 
