@@ -7,10 +7,12 @@
 namespace {
 int max_fit_memory_kb = 1024 * 1024;  // 1 GB
 int cf_cache_memory_kb = 256 * 1024;  // 256 MB
+bool direct_scan = true;
 }
 
 std::size_t crm::pg::max_fit_memory_bytes() { return static_cast<std::size_t>(max_fit_memory_kb) * 1024; }
 std::size_t crm::pg::cf_cache_memory_bytes() { return static_cast<std::size_t>(cf_cache_memory_kb) * 1024; }
+bool crm::pg::direct_scan_enabled() { return direct_scan; }
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -30,6 +32,11 @@ PGDLLEXPORT void _PG_init(void) {
                             "Least recently used matrices are dropped first; a larger matrix is read on every call.",
                             &cf_cache_memory_kb, 256 * 1024, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB, nullptr,
                             nullptr, nullptr);
+    DefineCustomBoolVariable("crm.direct_scan",
+                             "Lets functions that total an orders table per customer read a plain table directly.",
+                             "Used only where the result is the same as the GROUP BY query's (a plain table, no "
+                             "row-level security, SELECT granted); off always runs the query.",
+                             &direct_scan, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("crm");
 }
 }

@@ -2,9 +2,12 @@
 //                 as_of timestamptz, bins int, method text, segment_map jsonb)
 // crm.rfm_analyze_typed(the same with key_type anyelement after amount_col)
 //
-// One call from an orders table to one scored row per customer. PostgreSQL does
-// the per-customer GROUP BY (in parallel when it likes); the core learns the
-// cut points and scores; the rows go back in a tuplestore.
+// One call from an orders table to one scored row per customer. The per-
+// customer totals come from a direct scan of the table where that is exactly
+// equivalent (order_scan.hpp), otherwise from a GROUP BY query (in parallel
+// when PostgreSQL likes); the core learns the cut points and scores; the rows
+// go back in a tuplestore.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -16,6 +19,7 @@
 
 #include "bridge.hpp"
 #include "datum_convert.hpp"
+#include "order_scan.hpp"
 #include "progress.hpp"
 #include "relation.hpp"
 #include "segment_map_arg.hpp"
@@ -154,35 +158,92 @@ void collect_row(TupleTableSlot* slot, void* arg) {
     if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
 }
 
-CustomerRows* fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, Oid key_type, MemoryContext parent) {
-    const auto rel = crm::pg::resolve_relation(a.orders, "orders");
-    const auto key = crm::pg::resolve_column(rel, a.customer_col, "customer_col");
-    const auto date = crm::pg::resolve_column(rel, a.date_col, "date_col");
-    const auto amount = crm::pg::resolve_column(rel, a.amount_col, "amount_col");
-    if (!crm::pg::is_temporal_type(date.type))
+// The validated table and columns of one call.
+struct Inputs {
+    crm::pg::RelationRef rel;
+    crm::pg::ColumnRef key, date, amount;
+};
+
+Inputs resolve_inputs(const Arguments& a, Oid key_type) {
+    Inputs in;
+    in.rel = crm::pg::resolve_relation(a.orders, "orders");
+    in.key = crm::pg::resolve_column(in.rel, a.customer_col, "customer_col");
+    in.date = crm::pg::resolve_column(in.rel, a.date_col, "date_col");
+    in.amount = crm::pg::resolve_column(in.rel, a.amount_col, "amount_col");
+    if (!crm::pg::is_temporal_type(in.date.type))
         crm::throw_error(crm::ErrorKind::DatatypeMismatch,
-                         "date_col \"" + date.name + "\" must be of type date, timestamp or timestamptz, not " +
-                             date.type_name);
-    if (!crm::pg::is_numeric_type(amount.type))
+                         "date_col \"" + in.date.name + "\" must be of type date, timestamp or timestamptz, not " +
+                             in.date.type_name);
+    if (!crm::pg::is_numeric_type(in.amount.type))
         crm::throw_error(crm::ErrorKind::DatatypeMismatch,
-                         "amount_col \"" + amount.name + "\" must be numeric, not " + amount.type_name);
-    const bool key_types_match =
-        key.type == key_type || (crm::pg::is_integer_type(key.type) && crm::pg::is_integer_type(key_type));
+                         "amount_col \"" + in.amount.name + "\" must be numeric, not " + in.amount.type_name);
+    const bool key_types_match = in.key.type == key_type || (crm::pg::is_integer_type(in.key.type) &&
+                                                             crm::pg::is_integer_type(key_type));
     if (!key_types_match)
         crm::throw_error(crm::ErrorKind::DatatypeMismatch,
-                         "customer_col \"" + key.name + "\" is of type " + key.type_name +
+                         "customer_col \"" + in.key.name + "\" is of type " + in.key.type_name +
                              " but the result's customer_key is " + crm::pg::type_name(key_type),
-                         "Use crm.rfm_analyze_typed(..., key_type => NULL::" + key.type_name +
+                         "Use crm.rfm_analyze_typed(..., key_type => NULL::" + in.key.type_name +
                              ") to get keys of the column's own type.");
+    return in;
+}
 
-    const std::string sql = build_query(rel, key, key_type, date, amount, a.method == "ntile");
-    CustomerRows* rows = pg_guard([parent, key_type] {
+CustomerRows* new_customer_rows(MemoryContext parent, Oid key_type) {
+    return pg_guard([parent, key_type] {
         auto* r = static_cast<CustomerRows*>(MemoryContextAllocZero(parent, sizeof(CustomerRows)));
         r->context = AllocSetContextCreate(parent, "crm rfm_analyze customers", ALLOCSET_DEFAULT_SIZES);
         get_typlenbyval(key_type, &r->key_len, &r->key_byval);
         return r;
     });
+}
+
+CustomerRows* fetch_customers(crm::pg::SpiSession& spi, const Arguments& a, const Inputs& in, Oid key_type,
+                              MemoryContext parent) {
+    const std::string sql = build_query(in.rel, in.key, key_type, in.date, in.amount, a.method == "ntile");
+    CustomerRows* rows = new_customer_rows(parent, key_type);
     spi.stream(sql, {TIMESTAMPTZOID}, {TimestampTzGetDatum(a.as_of)}, &collect_row, rows);
+    return rows;
+}
+
+// The same rows from a direct scan of the table (order_scan.hpp), or nullptr
+// when the SQL path must run. Keys come back in the result's integer type;
+// a narrower result type than the column's is left to the SQL cast.
+CustomerRows* fetch_customers_direct(const Arguments& a, const Inputs& in, Oid key_type, MemoryContext parent) {
+    if (!(key_type == INT8OID || key_type == in.key.type)) return nullptr;
+    crm::pg::OrderScanSpec spec;
+    spec.relid = in.rel.relid;
+    spec.key_att = in.key.attnum;
+    spec.time_att = in.date.attnum;
+    spec.amount_att = in.amount.attnum;
+    spec.key_type = in.key.type;
+    spec.time_type = in.date.type;
+    spec.amount_type = in.amount.type;
+    spec.as_of = a.as_of;
+    crm::pg::OrderTotals scanned;
+    if (crm::pg::scan_order_totals(spec, scanned) != crm::pg::OrderScanOutcome::Done) return nullptr;
+    if (a.method == "ntile") scanned.totals.sort_by_key();  // as the SQL path's ORDER BY
+    const std::vector<std::int32_t> recency = crm::pg::recency_days(spec, scanned.totals);
+    const std::size_t n = scanned.totals.size();
+    if (recency.size() != n) return nullptr;  // an infinite date: the SQL path reports it
+
+    CustomerRows* rows = new_customer_rows(parent, key_type);
+    const std::uint64_t capacity = std::max<std::uint64_t>(n, 1);
+    pg_guard([rows, capacity] {
+        rows->capacity = 0;
+        while (rows->capacity < capacity) grow(rows);
+    });
+    const crm::CustomerTotals& t = scanned.totals;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t k = t.keys()[i];
+        rows->keys[i] = key_type == INT8OID   ? Int64GetDatum(k)
+                        : key_type == INT4OID ? Int32GetDatum(static_cast<std::int32_t>(k))
+                                              : Int16GetDatum(static_cast<std::int16_t>(k));
+        rows->recency_days[i] = recency[i];
+        rows->frequency[i] = t.counts()[i];
+        rows->monetary[i] = t.sums()[i];
+    }
+    rows->count = n;
+    rows->skipped_rows = scanned.skipped_rows;
     return rows;
 }
 
@@ -231,14 +292,19 @@ CRM_FUNCTION(crm_rfm_analyze) {
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     const Oid key_type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
 
-    crm::pg::SpiSession spi;
+    const Inputs inputs = resolve_inputs(args, key_type);
     using Clock = std::chrono::steady_clock;
     crm::pg::ProgressReport progress;
     progress.update("crm.rfm_analyze aggregating orders per customer", true);
     const auto t0 = Clock::now();
-    const CustomerRows* customers =
-        fetch_customers(spi, args, key_type, rsinfo->econtext->ecxt_per_query_memory);
-    spi.finish();
+    MemoryContext query_memory = rsinfo->econtext->ecxt_per_query_memory;
+    const CustomerRows* customers = fetch_customers_direct(args, inputs, key_type, query_memory);
+    const bool direct = customers != nullptr;
+    if (!direct) {
+        crm::pg::SpiSession spi;
+        customers = fetch_customers(spi, args, inputs, key_type, query_memory);
+        spi.finish();
+    }
     const auto t1 = Clock::now();
 
     progress.update("crm.rfm_analyze scoring " + std::to_string(customers->count) + " customers", true);
@@ -282,9 +348,10 @@ CRM_FUNCTION(crm_rfm_analyze) {
     const auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
     const double query_ms = ms(t1 - t0), score_ms = ms(t2 - t1), output_ms = ms(t3 - t2);
     const auto n_customers = static_cast<unsigned long long>(scores.size());
+    const char* source = direct ? "direct scan" : "query";
     pg_guard([=] {
-        elog(DEBUG1, "rfm_analyze: %llu customers; query %.1f ms, scoring %.1f ms, output %.1f ms", n_customers,
-             query_ms, score_ms, output_ms);
+        elog(DEBUG1, "rfm_analyze: %llu customers; %s %.1f ms, scoring %.1f ms, output %.1f ms", n_customers,
+             source, query_ms, score_ms, output_ms);
     });
 
     if (customers->skipped_rows > 0) {

@@ -11,4 +11,8 @@ std::size_t max_fit_memory_bytes();
 // hold together, in bytes.
 std::size_t cf_cache_memory_bytes();
 
+// crm.direct_scan: whether functions that total an orders table per customer
+// may read a plain table directly instead of running a GROUP BY query.
+bool direct_scan_enabled();
+
 }  // namespace crm::pg

@@ -18,7 +18,7 @@ CREATE TABLE big_lines AS SELECT g / 20 AS b, abs(hashint4(g)) % 80 AS i FROM ge
 SQL
 
 CALLS=(
-  "SELECT count(*) FROM crm.rfm_analyze('big_orders', 'c', 'd', 'a', as_of => '2025-01-01') CROSS JOIN generate_series(1, 3)"
+  "SELECT count(*) FROM generate_series(1, 20) g, LATERAL crm.rfm_analyze('big_orders', 'c', 'd', 'a', as_of => date '2025-01-01' + g) r"
   "SELECT crm.kmeans_fit(ARRAY[x, y, z, w], crm.kmeans_options(12, n_init => 50, tol => 0)) FROM big_points"
   "SELECT count(*) FROM generate_series(1, 10) g, LATERAL crm.cf_evaluate('big_ratings', 'u', 'it', 'r', folds => 5, seed => g) e"
   "SELECT count(*) FROM generate_series(1, 30) g, LATERAL crm.cf_recommend_batch('big_ratings', 'u', 'it', 'r', k => 200 + g) b"

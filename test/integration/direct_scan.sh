@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# crm.rfm_analyze's direct scan of an orders table (src/pg/order_scan.cpp) gives
+# exactly the rows of its GROUP BY query (crm.direct_scan = off), for every key,
+# date and amount type it reads, NULLs, rows after as_of, numerics the fast
+# conversion cannot take, a time zone with daylight saving, both methods; and
+# it steps aside (the query runs) for inheritance children, row-level security
+# and a caller without SELECT on the table but with it on the columns.
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+fresh_database direct_scan
+
+sql <<'SQL'
+SET TimeZone = 'America/New_York';
+CREATE TABLE orders_mix AS
+SELECT CASE WHEN g % 101 = 0 THEN NULL ELSE (g * 7919) % 3001 END AS k8,
+       ((g * 7919) % 3001)::int AS k4,
+       ((g * 7919) % 3001)::smallint AS k2,
+       CASE WHEN g % 97 = 0 THEN NULL ELSE date '2024-01-01' + ((g * 31) % 800)::int END AS d,
+       -- around the 2024-11-03 DST change and midnight of as_of (2025-03-09 is also a DST day)
+       timestamp '2025-03-07 00:00' + ((g * 613) % 5000) * interval '1 minute' - (g % 700) * interval '1 day' AS ts,
+       timestamptz '2025-03-07 00:00-05' + ((g * 613) % 5000) * interval '1 minute' - (g % 700) * interval '1 day' AS tstz,
+       CASE WHEN g % 89 = 0 THEN NULL
+            WHEN g % 53 = 0 THEN 12345678901234567.891::numeric      -- past 2^53: the slow conversion
+            WHEN g % 59 = 0 THEN 0.000000000000000000000000123::numeric
+            WHEN g % 61 = 0 THEN -(g % 1000) / 7.0
+            WHEN g % 67 = 0 THEN 123e24::numeric                         -- exponent past 10^22: slow
+            ELSE round(((g * 104729) % 100000) / 100.0 + 0.005, (g % 4)::int) END AS amount_n,
+       ((g * 104729) % 100000) / 100.0::float8 AS amount_f8,
+       ((g * 104729) % 100000) / 100.0::real AS amount_f4,
+       ((g * 104729) % 1000)::int AS amount_i4
+FROM generate_series(1::bigint, 60000) g;
+
+CREATE FUNCTION paths_differ(t regclass, k name, d name, a name, as_of timestamptz, m text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+  q text := format('SELECT * FROM crm.rfm_analyze(%L, %L, %L, %L, as_of => %L, method => %L)', t, k, d, a, as_of, m);
+BEGIN
+  PERFORM set_config('max_parallel_workers_per_gather', '0', true);  -- the query sums in scan order too
+  PERFORM set_config('crm.direct_scan', 'off', true);
+  EXECUTE 'CREATE TEMP TABLE r_query AS ' || q;
+  PERFORM set_config('crm.direct_scan', 'on', true);
+  EXECUTE 'CREATE TEMP TABLE r_direct AS ' || q;
+  SELECT count(*) INTO n FROM ((TABLE r_query EXCEPT ALL TABLE r_direct) UNION ALL (TABLE r_direct EXCEPT ALL TABLE r_query)) x;
+  IF (SELECT count(*) FROM r_direct) < 1000 THEN RAISE EXCEPTION 'too few customers to compare'; END IF;
+  DROP TABLE r_query;
+  DROP TABLE r_direct;
+  RETURN n;
+END $$;
+SQL
+
+# Runs paths_differ with DEBUG1 on; prints "<differing rows> <how many calls read the table directly>".
+compare() {
+  local out
+  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+         sql -c "SELECT paths_differ($1)" 2>&1)"
+  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'direct scan' || true)"
+}
+
+for method in quantile ntile; do
+  for key in k8 k4 k2; do
+    check "$key, date, numeric, $method: same rows, read directly" "0 1" \
+      "$(compare "'orders_mix', '$key', 'd', 'amount_n', '2025-03-09 12:00-04', '$method'")"
+  done
+  for dcol in ts tstz; do
+    for amount in amount_n amount_f8 amount_f4 amount_i4; do
+      check "k8, $dcol, $amount, $method: same rows, read directly" "0 1" \
+        "$(compare "'orders_mix', 'k8', '$dcol', '$amount', '2025-03-06 23:30-05', '$method'")"
+    done
+  done
+done
+check "as_of at local midnight of a DST day (timestamp column)" "0 1" \
+  "$(compare "'orders_mix', 'k8', 'ts', 'amount_f8', '2024-11-03 00:00-04', 'quantile'")"
+sql -c "CREATE TABLE orders_nan AS SELECT k8, d, amount_n FROM orders_mix UNION ALL SELECT 1, '2024-06-01', 'NaN'"
+check "a NaN amount: the same error either way" "22023 22023" \
+  "$(for mode in off on; do sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET crm.direct_scan = $mode" \
+       -c "SELECT count(*) FROM crm.rfm_analyze('orders_nan', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" \
+       2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1; done | xargs)"
+check "as_of before every order: no customers either way" \
+  "$(sql -c "SET crm.direct_scan = off" -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2000-01-01')" 2>/dev/null)" \
+  "$(sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2000-01-01')" 2>/dev/null)"
+
+# Where the direct scan would not see what the query sees, the query runs (0 direct reads).
+sql <<'SQL'
+CREATE TABLE orders_parent AS SELECT k8, d, amount_n FROM orders_mix WHERE k8 < 1500;
+CREATE TABLE orders_child () INHERITS (orders_parent);
+INSERT INTO orders_child SELECT k8, d, amount_n FROM orders_mix WHERE k8 >= 1500;
+CREATE TABLE orders_rls AS SELECT k8, d, amount_n FROM orders_mix;
+ALTER TABLE orders_rls ENABLE ROW LEVEL SECURITY;
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS direct_scan_reader;
+CREATE ROLE direct_scan_reader;
+GRANT USAGE ON SCHEMA crm TO direct_scan_reader;
+GRANT SELECT ON orders_rls TO direct_scan_reader;
+CREATE POLICY half ON orders_rls FOR SELECT TO direct_scan_reader USING (k8 % 2 = 0);
+CREATE TABLE orders_cols AS SELECT k8, d, amount_n, amount_f8 AS secret_amount FROM orders_mix;
+GRANT SELECT (k8, d, amount_n) ON orders_cols TO direct_scan_reader;
+GRANT EXECUTE ON FUNCTION paths_differ(regclass, name, name, name, timestamptz, text) TO direct_scan_reader;
+SQL
+check "inheritance children: the query runs, same rows" "0 0" \
+  "$(compare "'orders_parent', 'k8', 'd', 'amount_n', '2025-03-09', 'quantile'")"
+check "the children's customers are in the result" "3001" \
+  "$(sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_parent', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" 2>/dev/null)"
+check "row-level security for the caller: the query runs, the policy filters" "1501 0" \
+  "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SET ROLE direct_scan_reader" \
+       -c "SELECT count(*) FROM crm.rfm_analyze('orders_rls', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" 2>&1 \
+     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$') $(echo "$out" | grep -c 'direct scan' || true)"; })"
+check "the table's owner is not subject to its policy and reads directly" "3001 1" \
+  "$(PGOPTIONS="-c client_min_messages=debug1" \
+       sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_rls', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" 2>&1 \
+     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$') $(echo "$out" | grep -c 'direct scan' || true)"; })"
+check "SELECT on the three columns only: read directly, same rows" "0 1" \
+  "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SET ROLE direct_scan_reader" \
+       -c "SELECT paths_differ('orders_cols', 'k8', 'd', 'amount_n', '2025-03-09', 'quantile')" 2>&1 \
+     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'direct scan' || true)"; })"
+check "no SELECT on a column: the query's permission error" "42501" \
+  "$(sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET ROLE direct_scan_reader" \
+       -c "SELECT count(*) FROM crm.rfm_analyze('orders_cols', 'k8', 'd', 'secret_amount', as_of => '2030-01-01')" 2>&1 \
+     | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+check "an uncommitted insert of the same transaction is seen, as by the query" "3002" \
+  "$(sql -c "BEGIN" -c "INSERT INTO orders_mix (k8, d, amount_n) VALUES (999999, '2025-01-01', 1)" \
+       -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" -c "ROLLBACK" 2>/dev/null | grep -E '^[0-9]+$')"
+sql -c "DROP OWNED BY direct_scan_reader" -c "DROP ROLE direct_scan_reader"
+[ "$failures" -eq 0 ]
