@@ -157,6 +157,16 @@ COMMENT ON AGGREGATE crm.csat_combine(bytea) IS
 -- Cohort retention in long form (docs/kpis.md): one row per cohort and period.
 -------------------------------------------------------------------------------
 
+CREATE FUNCTION crm._cohort_retention_scan(orders regclass, customer_col name, date_col name, amount_col name,
+                                          period text)
+RETURNS TABLE (cohort date, period_number integer, customers bigint, active bigint,
+               retention double precision, revenue numeric, revenue_retention double precision)
+AS 'MODULE_PATHNAME', 'crm_cohort_retention_scan'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._cohort_retention_scan(regclass, name, name, name, text) IS
+'The rows of crm.cohort_retention from a direct read of a plain orders table, or no rows when that read would not '
+'be provably the same as its query (internal).';
+
 CREATE FUNCTION crm.cohort_retention(
     orders regclass,
     customer_col name,
@@ -178,6 +188,12 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     PERFORM crm._require_relation(orders, 'cohort_retention', 'orders');
+    -- A plain table with integer customer keys is read directly where that provably gives the rows of the
+    -- query below (docs/kpis.md); no rows back means it did not apply, or the table has no orders.
+    RETURN QUERY SELECT * FROM crm._cohort_retention_scan(orders, customer_col, date_col, amount_col, period);
+    IF FOUND THEN
+        RETURN;
+    END IF;
     -- Periods are cut with date_trunc: ISO weeks start on Monday, months and quarters on the 1st, and a
     -- timestamptz is cut in the session's TimeZone. A customer's cohort is the period of their first
     -- order; every period from the cohort's first to the last period in the data gets a row, so a

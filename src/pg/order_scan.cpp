@@ -8,16 +8,7 @@
 
 #include "bridge.hpp"
 #include "settings.hpp"
-
-extern "C" {
-#include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/pg_inherits.h"
-#include "executor/tuptable.h"
-#include "utils/acl.h"
-#include "utils/rls.h"
-#include "utils/snapmgr.h"
-}
+#include "table_reader.hpp"
 
 namespace crm::pg {
 
@@ -31,85 +22,11 @@ bool amount_type(Oid t) {
     return t == INT2OID || t == INT4OID || t == INT8OID || t == FLOAT4OID || t == FLOAT8OID || t == NUMERICOID;
 }
 
-// ---- numeric to float8 without the text round trip ----
-//
-// numeric_float8 prints the value and parses it back with strtod: the
-// correctly rounded double of the decimal value. For the amounts of an orders
-// table (at most 16 significant digits, a small exponent) that double is
-// mantissa * 10^e or mantissa / 10^-e in one IEEE operation on two exact
-// values, which is correctly rounded too (Clinger's fast path). Other values
-// go through numeric_float8 itself. The layout read here is numeric's on-disk
-// format (src/backend/utils/adt/numeric.c), which pg_upgrade keeps stable.
-constexpr std::uint16_t kSignMask = 0xC000, kNegative = 0x4000, kShort = 0x8000, kSpecial = 0xC000;
-constexpr std::uint16_t kShortSign = 0x2000, kShortWeightSign = 0x0040, kShortWeight = 0x003F;
-constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-double numeric_to_double_slow(Datum d) { return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d)); }
-
-double numeric_to_double(Datum d) {
-    const auto* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
-    const std::uint8_t* p;
-    std::size_t len;
-    if (VARATT_IS_SHORT(v)) {
-        p = reinterpret_cast<const std::uint8_t*>(VARDATA_SHORT(v));
-        len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
-    } else if (VARATT_IS_4B_U(v)) {
-        p = reinterpret_cast<const std::uint8_t*>(VARDATA(v));
-        len = VARSIZE(v) - VARHDRSZ;
-    } else {
-        return numeric_to_double_slow(d);  // compressed or out of line
-    }
-    if (len < sizeof(std::uint16_t)) return numeric_to_double_slow(d);
-    std::uint16_t header;
-    std::memcpy(&header, p, sizeof header);
-    if ((header & kSignMask) == kSpecial) return numeric_to_double_slow(d);  // NaN, +-Infinity
-    bool negative;
-    int weight;
-    std::size_t header_size;
-    if ((header & kSignMask) == kShort) {
-        negative = (header & kShortSign) != 0;
-        weight = (header & kShortWeightSign) ? static_cast<int>(~kShortWeight | (header & kShortWeight))
-                                             : static_cast<int>(header & kShortWeight);
-        header_size = sizeof(std::uint16_t);
-    } else {
-        if (len < 2 * sizeof(std::uint16_t)) return numeric_to_double_slow(d);
-        negative = (header & kSignMask) == kNegative;
-        std::int16_t w;
-        std::memcpy(&w, p + sizeof(std::uint16_t), sizeof w);
-        weight = w;
-        header_size = 2 * sizeof(std::uint16_t);
-    }
-    const std::size_t ndigits = (len - header_size) / sizeof(std::int16_t);
-    if (ndigits == 0) return 0.0;
-    if (ndigits > 4) return numeric_to_double_slow(d);  // more than 16 digits: maybe past 2^53
-    std::uint64_t mantissa = 0;
-    for (std::size_t i = 0; i < ndigits; ++i) {
-        std::int16_t digit;  // base 10000
-        std::memcpy(&digit, p + header_size + i * sizeof digit, sizeof digit);
-        mantissa = mantissa * 10000 + static_cast<std::uint64_t>(digit);
-    }
-    if (mantissa > (std::uint64_t{1} << 53)) return numeric_to_double_slow(d);
-    const int exponent = 4 * (weight - static_cast<int>(ndigits - 1));
-    double value;
-    if (exponent >= 0 && exponent <= 22)
-        value = static_cast<double>(mantissa) * kPowersOfTen[exponent];
-    else if (exponent < 0 && exponent >= -22)
-        value = static_cast<double>(mantissa) / kPowersOfTen[-exponent];
-    else
-        return numeric_to_double_slow(d);
-    return negative ? -value : value;
-}
-
 // ---- the scan (C only: everything here runs under pg_guard) ----
 
-struct DirectScan {
-    Relation rel;
-    Snapshot snapshot;
-    TableScanDesc scan;
-    TupleTableSlot* slot;
+struct TotalsScan {
+    DirectTable* table;
     OrderScanSpec spec;
-    int natts;
     // date columns: the last date d with d::timestamptz <= as_of
     DateADT last_date;
     // timestamp columns: rows up to `surely_before` are in, after `surely_after` out, between them exactly checked
@@ -124,31 +41,14 @@ struct Batch {
     std::int64_t skipped;
 };
 
-bool caller_may_read(Oid relid, const OrderScanSpec& spec) {
-    const Oid user = GetUserId();
-    if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK) return true;
-    for (AttrNumber att : {spec.key_att, spec.time_att, spec.amount_att})
-        if (pg_attribute_aclcheck(relid, att, user, ACL_SELECT) != ACLCHECK_OK) return false;
-    return true;
-}
-
 // Opens the scan, or returns nullptr when the SQL path must run.
-DirectScan* open_scan(const OrderScanSpec* spec) {
-    if (get_rel_relkind(spec->relid) != RELKIND_RELATION) return nullptr;
-    if (has_subclass(spec->relid)) return nullptr;  // SELECT ... FROM t reads the children too
-    const int rls = check_enable_rls(spec->relid, InvalidOid, true);
-    if (rls != RLS_NONE && rls != RLS_NONE_ENV) return nullptr;
-    if (!caller_may_read(spec->relid, *spec)) return nullptr;
-    Relation rel = table_open(spec->relid, AccessShareLock);
-    if (RELATION_IS_OTHER_TEMP(rel)) {
-        table_close(rel, AccessShareLock);
-        return nullptr;
-    }
-    auto* s = static_cast<DirectScan*>(palloc0(sizeof(DirectScan)));
-    s->rel = rel;
+TotalsScan* open_scan(const OrderScanSpec* spec) {
+    const AttrNumber columns[] = {spec->key_att, spec->time_att, spec->amount_att};
+    DirectTable* table = open_direct_table(spec->relid, columns, 3);
+    if (table == nullptr) return nullptr;
+    auto* s = static_cast<TotalsScan*>(palloc0(sizeof(TotalsScan)));
+    s->table = table;
     s->spec = *spec;
-    s->natts = std::max({static_cast<int>(spec->key_att), static_cast<int>(spec->time_att),
-                         static_cast<int>(spec->amount_att)});
     if (spec->time_type == DATEOID) {
         DateADT day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(spec->as_of)));
         if (DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, DateADTGetDatum(day))) > spec->as_of) --day;
@@ -161,17 +61,11 @@ DirectScan* open_scan(const OrderScanSpec* spec) {
         s->surely_before = local - 2 * USECS_PER_DAY;
         s->surely_after = local + 2 * USECS_PER_DAY;
     }
-    s->snapshot = RegisterSnapshot(GetActiveSnapshot());
-    s->scan = table_beginscan(rel, s->snapshot, 0, nullptr);
-    s->slot = table_slot_create(rel, nullptr);
     return s;
 }
 
-void close_scan(DirectScan* s) {
-    ExecDropSingleTupleTableSlot(s->slot);
-    table_endscan(s->scan);
-    UnregisterSnapshot(s->snapshot);
-    table_close(s->rel, NoLock);  // the lock stays until the transaction ends, as a query's would
+void close_scan(TotalsScan* s) {
+    close_direct_table(s->table);
     pfree(s);
 }
 
@@ -193,7 +87,7 @@ double amount_value(Datum d, Oid type) {
 }
 
 // The row's time if it is dated up to as_of.
-bool time_in_range(const DirectScan* s, Datum d, std::int64_t* time) {
+bool time_in_range(const TotalsScan* s, Datum d, std::int64_t* time) {
     switch (s->spec.time_type) {
         case DATEOID: {
             const DateADT day = DatumGetDateADT(d);
@@ -215,15 +109,13 @@ bool time_in_range(const DirectScan* s, Datum d, std::int64_t* time) {
 }
 
 // Fills the batch with up to kBatchRows kept rows; returns false at the end of the table.
-bool fill_batch(DirectScan* s, Batch* b) {
+bool fill_batch(TotalsScan* s, Batch* b) {
     b->rows = 0;
-    CHECK_FOR_INTERRUPTS();
+    const int k = s->spec.key_att - 1, t = s->spec.time_att - 1, a = s->spec.amount_att - 1;
+    const Datum* v;
+    const bool* null;
     while (b->rows < kBatchRows) {
-        if (!table_scan_getnextslot(s->scan, ForwardScanDirection, s->slot)) return false;
-        slot_getsomeattrs(s->slot, s->natts);
-        const Datum* v = s->slot->tts_values;
-        const bool* null = s->slot->tts_isnull;
-        const int k = s->spec.key_att - 1, t = s->spec.time_att - 1, a = s->spec.amount_att - 1;
+        if (!next_direct_row(s->table, &v, &null)) return false;
         std::int64_t time;
         if (null[k] || null[t] || null[a] || !time_in_range(s, v[t], &time)) {
             ++b->skipped;
@@ -253,11 +145,11 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 }  // namespace
 
 OrderScanOutcome scan_order_totals(const OrderScanSpec& spec, OrderTotals& out) {
-    if (!direct_scan_enabled() || !integer_key(spec.key_type) || !time_type(spec.time_type) ||
+    if (!integer_key(spec.key_type) || !time_type(spec.time_type) ||
         !amount_type(spec.amount_type))
         return OrderScanOutcome::NotApplicable;
     const OrderScanSpec* specp = &spec;
-    DirectScan* scan = pg_guard([specp] { return open_scan(specp); });
+    TotalsScan* scan = pg_guard([specp] { return open_scan(specp); });
     if (scan == nullptr) return OrderScanOutcome::NotApplicable;
 
     std::vector<std::int64_t> keys(kBatchRows), times(kBatchRows);

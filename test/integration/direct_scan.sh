@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# crm.rfm_analyze's direct scan of an orders table (src/pg/order_scan.cpp) gives
-# exactly the rows of its GROUP BY query (crm.direct_scan = off), for every key,
-# date and amount type it reads, NULLs, rows after as_of, numerics the fast
-# conversion cannot take, a time zone with daylight saving, both methods; and
-# it steps aside (the query runs) for inheritance children, row-level security
-# and a caller without SELECT on the table but with it on the columns.
+# The direct scans of an orders table give exactly the rows of the queries they
+# replace (crm.direct_scan = off): crm.rfm_analyze (src/pg/order_scan.cpp) and
+# crm.cohort_retention (src/pg/cohort_scan.cpp), for every key, date and amount
+# type they read, NULLs, rows after as_of, numerics the fast conversion cannot
+# take, a time zone with daylight saving, every method and period; and they
+# step aside (the query runs) for inheritance children, row-level security,
+# types and values they do not handle, while a caller with SELECT on the
+# columns only still gets the direct read.
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 fresh_database direct_scan
 
@@ -25,27 +27,43 @@ SELECT CASE WHEN g % 101 = 0 THEN NULL ELSE (g * 7919) % 3001 END AS k8,
             WHEN g % 67 = 0 THEN 123e24::numeric                         -- exponent past 10^22: slow
             ELSE round(((g * 104729) % 100000) / 100.0 + 0.005, (g % 4)::int) END AS amount_n,
        ((g * 104729) % 100000) / 100.0::float8 AS amount_f8,
-       ((g * 104729) % 100000) / 100.0::real AS amount_f4,
-       ((g * 104729) % 1000)::int AS amount_i4
+       (((g * 104729) % 100000) / 100.0)::real AS amount_f4,
+       ((g * 104729) % 1000)::int AS amount_i4,
+       -- cohort revenue: numeric sums exactly, float8 sums of integers are exact in any order
+       CASE WHEN g % 89 = 0 THEN NULL WHEN g % 61 = 0 THEN -(g % 1000) / 8.0
+            ELSE round(((g * 104729) % 100000) / 100.0 + 0.005, (g % 4)::int) END AS amount_n2,
+       CASE WHEN g % 89 = 0 THEN NULL ELSE ((g * 104729) % 1000)::float8 END AS amount_f8i
 FROM generate_series(1::bigint, 60000) g;
 
-CREATE FUNCTION paths_differ(t regclass, k name, d name, a name, as_of timestamptz, m text)
+-- Rows that differ between a query run with crm.direct_scan off and on (serial plans: the query sums
+-- in scan order too); fails when the query returns fewer than min_rows rows.
+CREATE FUNCTION query_paths_differ(q text, min_rows int)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
   n bigint;
-  q text := format('SELECT * FROM crm.rfm_analyze(%L, %L, %L, %L, as_of => %L, method => %L)', t, k, d, a, as_of, m);
 BEGIN
-  PERFORM set_config('max_parallel_workers_per_gather', '0', true);  -- the query sums in scan order too
+  PERFORM set_config('max_parallel_workers_per_gather', '0', true);
   PERFORM set_config('crm.direct_scan', 'off', true);
   EXECUTE 'CREATE TEMP TABLE r_query AS ' || q;
   PERFORM set_config('crm.direct_scan', 'on', true);
   EXECUTE 'CREATE TEMP TABLE r_direct AS ' || q;
   SELECT count(*) INTO n FROM ((TABLE r_query EXCEPT ALL TABLE r_direct) UNION ALL (TABLE r_direct EXCEPT ALL TABLE r_query)) x;
-  IF (SELECT count(*) FROM r_direct) < 1000 THEN RAISE EXCEPTION 'too few customers to compare'; END IF;
+  IF (SELECT count(*) FROM r_direct) < min_rows THEN RAISE EXCEPTION 'too few rows to compare'; END IF;
   DROP TABLE r_query;
   DROP TABLE r_direct;
   RETURN n;
 END $$;
+
+CREATE FUNCTION paths_differ(t regclass, k name, d name, a name, as_of timestamptz, m text) RETURNS bigint
+LANGUAGE sql AS $$
+  SELECT query_paths_differ(format('SELECT * FROM crm.rfm_analyze(%L, %L, %L, %L, as_of => %L, method => %L)',
+                                   t, k, d, a, as_of, m), 1000)
+$$;
+
+CREATE FUNCTION cohort_paths_differ(t regclass, k name, d name, a name, p text) RETURNS bigint
+LANGUAGE sql AS $$
+  SELECT query_paths_differ(format('SELECT * FROM crm.cohort_retention(%L, %L, %L, %L, %L)', t, k, d, a, p), 3)
+$$;
 SQL
 
 # Runs paths_differ with DEBUG1 on; prints "<differing rows> <how many calls read the table directly>".
@@ -79,6 +97,35 @@ check "as_of before every order: no customers either way" \
   "$(sql -c "SET crm.direct_scan = off" -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2000-01-01')" 2>/dev/null)" \
   "$(sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2000-01-01')" 2>/dev/null)"
 
+# crm.cohort_retention: the same rows either way; "<differing rows> <direct reads>".
+compare_cohort() {
+  local out
+  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+         sql -c "SELECT cohort_paths_differ($1)" 2>&1)"
+  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'cohort_retention: direct scan' || true)"
+}
+for period in week month quarter; do
+  for key in k8 k4 k2; do
+    check "cohort $period, $key, date, numeric: same rows, read directly" "0 1" \
+      "$(compare_cohort "'orders_mix', '$key', 'd', 'amount_n2', '$period'")"
+  done
+  for dcol in ts tstz; do
+    for amount in amount_n2 amount_f8i amount_i4 NULL; do
+      check "cohort $period, k8, $dcol, $amount: same rows, read directly" "0 1" \
+        "$(compare_cohort "'orders_mix', 'k8', '$dcol', $( [ $amount = NULL ] && echo NULL || echo "'$amount'" ), '$period'")"
+    done
+  done
+done
+check "cohort: numeric sums past 128 bits fall back to the query, same rows" "0 0" \
+  "$(compare_cohort "'orders_mix', 'k8', 'd', 'amount_n', 'month'")"
+check "cohort: real amounts (summed in real) take the query" "0 0" \
+  "$(compare_cohort "'orders_mix', 'k8', 'd', 'amount_f4', 'month'")"
+sql -c "CREATE TABLE orders_text AS SELECT k8::text AS k, d, amount_n2 FROM orders_mix"
+check "cohort: text keys take the query" "0 0" "$(compare_cohort "'orders_text', 'k', 'd', 'amount_n2', 'month'")"
+check "cohort: an unknown column is the query's 42703" "42703" \
+  "$(sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SELECT count(*) FROM crm.cohort_retention('orders_mix', 'k8', 'nope')" 2>&1 \
+     | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+
 # Where the direct scan would not see what the query sees, the query runs (0 direct reads).
 sql <<'SQL'
 CREATE TABLE orders_parent AS SELECT k8, d, amount_n FROM orders_mix WHERE k8 < 1500;
@@ -94,7 +141,8 @@ GRANT SELECT ON orders_rls TO direct_scan_reader;
 CREATE POLICY half ON orders_rls FOR SELECT TO direct_scan_reader USING (k8 % 2 = 0);
 CREATE TABLE orders_cols AS SELECT k8, d, amount_n, amount_f8 AS secret_amount FROM orders_mix;
 GRANT SELECT (k8, d, amount_n) ON orders_cols TO direct_scan_reader;
-GRANT EXECUTE ON FUNCTION paths_differ(regclass, name, name, name, timestamptz, text) TO direct_scan_reader;
+GRANT EXECUTE ON FUNCTION paths_differ(regclass, name, name, name, timestamptz, text), query_paths_differ(text, int)
+  TO direct_scan_reader;
 SQL
 check "inheritance children: the query runs, same rows" "0 0" \
   "$(compare "'orders_parent', 'k8', 'd', 'amount_n', '2025-03-09', 'quantile'")"

@@ -1,0 +1,214 @@
+#include "table_reader.hpp"
+
+#include <cstring>
+
+#include "settings.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_inherits.h"
+#include "executor/tuptable.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+}
+
+namespace crm::pg {
+
+struct DirectTable {
+    Relation rel;
+    Snapshot snapshot;
+    TableScanDesc scan;
+    TupleTableSlot* slot;
+    int natts;          // deform up to this attribute
+    std::uint32_t rows; // for the periodic interrupt check
+};
+
+namespace {
+
+bool caller_may_read(Oid relid, const AttrNumber* columns, int ncolumns) {
+    const Oid user = GetUserId();
+    if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK) return true;
+    for (int i = 0; i < ncolumns; ++i)
+        if (pg_attribute_aclcheck(relid, columns[i], user, ACL_SELECT) != ACLCHECK_OK) return false;
+    return true;
+}
+
+}  // namespace
+
+DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, int ncolumns) {
+    if (!direct_scan_enabled()) return nullptr;
+    if (get_rel_relkind(relid) != RELKIND_RELATION) return nullptr;
+    if (has_subclass(relid)) return nullptr;  // SELECT ... FROM t reads the children too
+    const int rls = check_enable_rls(relid, InvalidOid, true);
+    if (rls != RLS_NONE && rls != RLS_NONE_ENV) return nullptr;
+    int natts = 0;
+    for (int i = 0; i < ncolumns; ++i) {
+        if (columns[i] <= 0) return nullptr;  // system columns are not read here
+        natts = columns[i] > natts ? columns[i] : natts;
+    }
+    if (!caller_may_read(relid, columns, ncolumns)) return nullptr;
+    Relation rel = table_open(relid, AccessShareLock);
+    if (RELATION_IS_OTHER_TEMP(rel)) {
+        table_close(rel, AccessShareLock);
+        return nullptr;
+    }
+    auto* t = static_cast<DirectTable*>(palloc0(sizeof(DirectTable)));
+    t->rel = rel;
+    t->natts = natts;
+    t->snapshot = RegisterSnapshot(GetActiveSnapshot());
+    t->scan = table_beginscan(rel, t->snapshot, 0, nullptr);
+    t->slot = table_slot_create(rel, nullptr);
+    return t;
+}
+
+bool next_direct_row(DirectTable* t, const Datum** values, const bool** nulls) {
+    if ((++t->rows & 0xFFF) == 0) CHECK_FOR_INTERRUPTS();
+    if (!table_scan_getnextslot(t->scan, ForwardScanDirection, t->slot)) return false;
+    slot_getsomeattrs(t->slot, t->natts);
+    *values = t->slot->tts_values;
+    *nulls = t->slot->tts_isnull;
+    return true;
+}
+
+void close_direct_table(DirectTable* t) {
+    ExecDropSingleTupleTableSlot(t->slot);
+    table_endscan(t->scan);
+    UnregisterSnapshot(t->snapshot);
+    table_close(t->rel, NoLock);  // the lock stays until the transaction ends, as a query's would
+    pfree(t);
+}
+
+AttrNumber user_column(Oid relid, const char* name, Oid* type) {
+    const AttrNumber att = get_attnum(relid, name);
+    if (att <= 0) return InvalidAttrNumber;
+    *type = get_atttype(relid, att);
+    return att;
+}
+
+// ---- numeric's storage format ----
+//
+// The layout read here is numeric's on-disk format (src/backend/utils/adt/
+// numeric.c), which pg_upgrade keeps stable: a 16-bit header, for the long
+// form a 16-bit weight, then base-10000 digits, most significant first;
+// value = sum digit[i] * 10000^(weight - i), trailing zero digits dropped.
+
+namespace {
+
+constexpr std::uint16_t kSignMask = 0xC000, kNegative = 0x4000, kShort = 0x8000, kSpecial = 0xC000;
+constexpr std::uint16_t kShortSign = 0x2000, kShortDscaleMask = 0x1F80, kShortWeightSign = 0x0040,
+                        kShortWeight = 0x003F, kLongDscaleMask = 0x3FFF;
+constexpr int kShortDscaleShift = 7;
+
+struct NumericParts {
+    bool negative;
+    int weight;
+    int dscale;
+    const std::uint8_t* digits;  // unaligned int16 values
+    std::size_t ndigits;
+};
+
+// False for NaN and infinities, and for a value that is not inline (compressed or out of line).
+bool numeric_parts(Datum d, NumericParts* out) {
+    const auto* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
+    const std::uint8_t* p;
+    std::size_t len;
+    if (VARATT_IS_SHORT(v)) {
+        p = reinterpret_cast<const std::uint8_t*>(VARDATA_SHORT(v));
+        len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
+    } else if (VARATT_IS_4B_U(v)) {
+        p = reinterpret_cast<const std::uint8_t*>(VARDATA(v));
+        len = VARSIZE(v) - VARHDRSZ;
+    } else {
+        return false;
+    }
+    if (len < sizeof(std::uint16_t)) return false;
+    std::uint16_t header;
+    std::memcpy(&header, p, sizeof header);
+    if ((header & kSignMask) == kSpecial) return false;
+    std::size_t header_size;
+    if ((header & kSignMask) == kShort) {
+        out->negative = (header & kShortSign) != 0;
+        out->dscale = (header & kShortDscaleMask) >> kShortDscaleShift;
+        out->weight = (header & kShortWeightSign) ? static_cast<int>(~kShortWeight | (header & kShortWeight))
+                                                  : static_cast<int>(header & kShortWeight);
+        header_size = sizeof(std::uint16_t);
+    } else {
+        if (len < 2 * sizeof(std::uint16_t)) return false;
+        out->negative = (header & kSignMask) == kNegative;
+        out->dscale = header & kLongDscaleMask;
+        std::int16_t w;
+        std::memcpy(&w, p + sizeof(std::uint16_t), sizeof w);
+        out->weight = w;
+        header_size = 2 * sizeof(std::uint16_t);
+    }
+    out->digits = p + header_size;
+    out->ndigits = (len - header_size) / sizeof(std::int16_t);
+    return true;
+}
+
+std::int16_t digit_at(const NumericParts& n, std::size_t i) {
+    std::int16_t digit;
+    std::memcpy(&digit, n.digits + i * sizeof digit, sizeof digit);
+    return digit;
+}
+
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+double numeric_to_double_by_cast(Datum d) { return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d)); }
+
+}  // namespace
+
+double numeric_to_double(Datum d) {
+    NumericParts n;
+    if (!numeric_parts(d, &n)) return numeric_to_double_by_cast(d);
+    if (n.ndigits == 0) return 0.0;
+    if (n.ndigits > 4) return numeric_to_double_by_cast(d);  // more than 16 digits: maybe past 2^53
+    std::uint64_t mantissa = 0;
+    for (std::size_t i = 0; i < n.ndigits; ++i) mantissa = mantissa * 10000 + static_cast<std::uint64_t>(digit_at(n, i));
+    if (mantissa > (std::uint64_t{1} << 53)) return numeric_to_double_by_cast(d);
+    // numeric_float8 prints the value and parses it with strtod: the correctly
+    // rounded double. mantissa and 10^|exponent| are both exact doubles here,
+    // so one multiplication or division is correctly rounded too (Clinger).
+    const int exponent = 4 * (n.weight - static_cast<int>(n.ndigits - 1));
+    double value;
+    if (exponent >= 0 && exponent <= 22)
+        value = static_cast<double>(mantissa) * kPowersOfTen[exponent];
+    else if (exponent < 0 && exponent >= -22)
+        value = static_cast<double>(mantissa) / kPowersOfTen[-exponent];
+    else
+        return numeric_to_double_by_cast(d);
+    return n.negative ? -value : value;
+}
+
+bool numeric_to_decimal(Datum d, __int128* units, int* scale) {
+    NumericParts n;
+    if (!numeric_parts(d, &n)) {
+        const auto* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
+        if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) {
+            // Compressed or out of line: decode the detoasted copy.
+            const Datum flat = PointerGetDatum(PG_DETOAST_DATUM(d));
+            if (!numeric_parts(flat, &n)) return false;
+        } else {
+            return false;  // NaN or an infinity
+        }
+    }
+    if (n.ndigits > 9) return false;  // 36 digits fit in 127 bits
+    __int128 mantissa = 0;
+    for (std::size_t i = 0; i < n.ndigits; ++i) mantissa = mantissa * 10000 + digit_at(n, i);
+    // units = mantissa x 10^(exponent of the last digit + dscale); digits past dscale are zeros.
+    int shift = n.ndigits == 0 ? 0 : 4 * (n.weight - static_cast<int>(n.ndigits - 1)) + n.dscale;
+    for (; shift > 0; --shift)
+        if (__builtin_mul_overflow(mantissa, static_cast<__int128>(10), &mantissa)) return false;
+    for (; shift < 0; ++shift) {
+        if (mantissa % 10 != 0) return false;  // not in numeric's own form: let the SQL path sum it
+        mantissa /= 10;
+    }
+    *units = n.negative ? -mantissa : mantissa;
+    *scale = n.dscale;
+    return true;
+}
+
+}  // namespace crm::pg

@@ -1,0 +1,46 @@
+// Reading a table's rows without the executor, for functions whose SQL would
+// be one scan feeding one aggregation (order_scan.cpp, cohort_scan.cpp).
+//
+// open_direct_table() says no (nullptr) unless reading directly sees exactly
+// what `SELECT <columns> FROM <table>` would: crm.direct_scan is on, the
+// relation is a plain table without inheritance children and not another
+// session's temporary table, no row-level security policy applies to the
+// caller, and the caller may SELECT the table or the columns read. The scan
+// uses the query's active snapshot (what a read-only SPI query sees) and
+// keeps AccessShareLock to the end of the transaction, as a query would.
+//
+// Everything declared here calls PostgreSQL and may raise an ERROR: call it
+// inside pg_guard, from code with no live C++ objects (C-only loops).
+#pragma once
+
+#include <cstdint>
+
+#include "pg_includes.hpp"
+
+namespace crm::pg {
+
+struct DirectTable;
+
+DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, int ncolumns);
+
+// The next row's values and null flags, indexed by attribute number - 1;
+// false at the end. Checks for interrupts every so often.
+bool next_direct_row(DirectTable* table, const Datum** values, const bool** nulls);
+
+void close_direct_table(DirectTable* table);
+
+// numeric to float8 exactly as numeric_float8 (a cast) converts it, without
+// its text round trip for values of at most 16 significant digits and a
+// decimal exponent within 22 (one correctly rounded IEEE operation).
+double numeric_to_double(Datum numeric);
+
+// numeric as units x 10^-scale with scale its display scale (dscale), as
+// numeric's own sum would carry it. False for NaN, infinities and values of
+// more than 36 significant digits.
+bool numeric_to_decimal(Datum numeric, __int128* units, int* scale);
+
+// A column of a relation by name: its number and type, or InvalidAttrNumber
+// when there is no such user column (the SQL path then reports the error).
+AttrNumber user_column(Oid relid, const char* name, Oid* type);
+
+}  // namespace crm::pg
