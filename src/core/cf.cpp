@@ -145,17 +145,6 @@ public:
             } else if (kind_ == Similarity::PearsonBaseline) {
                 baselines_ = als_baselines(m);
             }
-        } else {
-            norm_.resize(m.users());
-            for (std::size_t u = 0; u < m.users(); ++u) {
-                const auto row = m.user_ratings(u);
-                double sq = 0.0;
-                for (std::size_t e = 0; e < row.size; ++e) {
-                    const double x = full_value(u, row.value[e]);
-                    sq += x * x;
-                }
-                norm_[u] = std::sqrt(sq);
-            }
         }
         check_interrupts();
     }
@@ -169,7 +158,7 @@ public:
                 s.a += full_value(uu, x) * full_value(vv, y);
             });
             for (const Index v : touched_) {
-                const double denom = norm_[u] * norm_[v];
+                const double denom = m_.user_norm(u, vectors_) * m_.user_norm(v, vectors_);
                 row_[v] = denom > 0.0 ? sums_[v].a / denom : 0.0;
                 sums_[v] = PairSums{};
             }
@@ -282,7 +271,6 @@ private:
     const NeighbourVectors vectors_;
     const double shrinkage_;
     std::vector<double> shift_;
-    std::vector<double> norm_;
     Baselines baselines_;
     std::vector<PairSums> sums_;
     std::vector<double> row_;
@@ -338,14 +326,7 @@ class TopNScorer {
 public:
     TopNScorer(const RatingMatrix& m, const TopNOptions& o)
         : m_(m), o_(o), rows_(m, o.similarity, o.shrinkage, o.vectors), score_(m.items(), 0.0),
-          rated_(m.items(), 0) {
-        popular_.resize(m.items());
-        std::iota(popular_.begin(), popular_.end(), Index{0});
-        InterruptTicker ticker;
-        std::sort(popular_.begin(), popular_.end(),
-                  ticking(ticker, [&](Index a, Index b) { return more_popular(a, b); }));
-        check_interrupts();
-    }
+          rated_(m.items(), 0) {}
 
     std::vector<Recommendation> recommend(std::int64_t key) {
         std::vector<Recommendation> out;
@@ -399,7 +380,17 @@ private:
     }
 
     // Tops `out` up to n with the most popular items not marked in rated_.
-    void fill_popular(std::vector<Recommendation>& out) const {
+    // The popularity order is sorted the first time a list needs filling.
+    void fill_popular(std::vector<Recommendation>& out) {
+        if (out.size() >= static_cast<std::size_t>(o_.n)) return;
+        if (popular_.empty() && m_.items() > 0) {
+            popular_.resize(m_.items());
+            std::iota(popular_.begin(), popular_.end(), Index{0});
+            InterruptTicker ticker;
+            std::sort(popular_.begin(), popular_.end(),
+                      ticking(ticker, [&](Index a, Index b) { return more_popular(a, b); }));
+            check_interrupts();
+        }
         for (const Index j : popular_) {
             if (out.size() >= static_cast<std::size_t>(o_.n)) break;
             if (rated_[j]) continue;
@@ -504,7 +495,8 @@ void check_topn_options(const TopNOptions& o) {
 RatingMatrix::RatingMatrix(std::vector<Rating> ratings, std::pmr::memory_resource* memory)
     : user_keys_(memory), item_keys_(memory), user_offsets_(memory), user_items_(memory), user_values_(memory),
       item_offsets_(memory), item_users_(memory), item_values_(memory), user_means_(memory),
-      global_mean_(kNaN), min_rating_(kNaN), max_rating_(kNaN) {
+      user_norms_full_(memory), user_norms_centered_(memory), global_mean_(kNaN), min_rating_(kNaN),
+      max_rating_(kNaN) {
     for (std::size_t r = 0; r < ratings.size(); ++r)
         if (!std::isfinite(ratings[r].rating))
             throw_invalid("rating must be a finite number, got " +
@@ -596,6 +588,20 @@ RatingMatrix::RatingMatrix(std::vector<Rating> ratings, std::pmr::memory_resourc
         total += sum;
         ticker.tick();
     }
+    // Norms of the full rating vectors, summed in entry order as a one-user pass would.
+    user_norms_full_.resize(user_keys_.size());
+    user_norms_centered_.resize(user_keys_.size());
+    for (std::size_t u = 0; u < user_keys_.size(); ++u) {
+        double full = 0.0, centered = 0.0;
+        for (std::size_t e = user_offsets_[u]; e < user_offsets_[u + 1]; ++e) {
+            const double x = user_values_[e], c = x - user_means_[u];
+            full += x * x;
+            centered += c * c;
+        }
+        user_norms_full_[u] = std::sqrt(full);
+        user_norms_centered_[u] = std::sqrt(centered);
+        ticker.tick();
+    }
     if (!user_values_.empty()) {
         global_mean_ = std::isfinite(total) ? total / static_cast<double>(user_values_.size())
                                             : finite_mean(user_values_.data(), user_values_.size(), identity);
@@ -609,7 +615,19 @@ std::size_t RatingMatrix::memory_bytes() const {
     return sizeof(*this) + sizeof(std::int64_t) * (user_keys_.capacity() + item_keys_.capacity()) +
            sizeof(std::size_t) * (user_offsets_.capacity() + item_offsets_.capacity()) +
            sizeof(Index) * (user_items_.capacity() + item_users_.capacity()) +
-           sizeof(double) * (user_values_.capacity() + item_values_.capacity() + user_means_.capacity());
+           sizeof(double) * (user_values_.capacity() + item_values_.capacity() + user_means_.capacity() +
+                             user_norms_full_.capacity() + user_norms_centered_.capacity());
+}
+
+double RatingMatrix::user_norm(std::size_t u, NeighbourVectors vectors) const {
+    switch (vectors) {
+        case NeighbourVectors::Binary: {
+            // sqrt of a sum of ones, as the summing pass gave it
+            return std::sqrt(static_cast<double>(user_offsets_[u + 1] - user_offsets_[u]));
+        }
+        case NeighbourVectors::Centered: return user_norms_centered_[u];
+        default: return user_norms_full_[u];
+    }
 }
 
 std::size_t RatingMatrix::user_index(std::int64_t key) const {

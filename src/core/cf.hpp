@@ -128,6 +128,11 @@ public:
     Entries item_ratings(std::size_t i) const;
     double user_mean(std::size_t u) const { return user_means_[u]; }
     std::size_t item_popularity(std::size_t i) const { return item_offsets_[i + 1] - item_offsets_[i]; }
+    // Euclidean norm of user u's full rating vector as `vectors` builds it
+    // (binary: 1 per rated item; full: the ratings; centered: rating - mean),
+    // computed once with the matrix so one recommendation need not pass over
+    // every rating. Not meaningful for co-rated vectors.
+    double user_norm(std::size_t u, NeighbourVectors vectors) const;
 
 private:
     std::pmr::vector<std::int64_t> user_keys_;
@@ -139,6 +144,8 @@ private:
     std::pmr::vector<Index> item_users_;
     std::pmr::vector<double> item_values_;
     std::pmr::vector<double> user_means_;
+    std::pmr::vector<double> user_norms_full_;
+    std::pmr::vector<double> user_norms_centered_;
     double global_mean_;
     double min_rating_;
     double max_rating_;
