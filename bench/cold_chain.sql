@@ -12,7 +12,7 @@ SELECT s AS shipment_id,
 FROM generate_series(1, 10000) s, generate_series(0, 999) k;
 VACUUM ANALYZE bench_readings;
 
--- @ours crm.temp_fit per shipment (Levenberg-Marquardt fit of T0, ambient, tau)
+-- @ours crm.temp_fit per shipment (fit of T0, ambient and tau)
 SELECT count(*), count(*) FILTER (WHERE (m).converged), avg((m).rmse)
 FROM (SELECT shipment_id, crm.temp_fit(read_at, temp_c) AS m FROM bench_readings GROUP BY shipment_id) f;
 

@@ -63,10 +63,28 @@ double run_mean(std::vector<Reading>::const_iterator first, std::vector<Reading>
 // temperature fixes the summation order, so the averages (to the bit) do not
 // depend on the order rows arrived or partial aggregates were merged in.
 std::vector<Reading> deduplicate(std::vector<Reading> readings) {
-    InterruptTicker sort_ticker;
-    std::sort(readings.begin(), readings.end(), ticking(sort_ticker, [](const Reading& a, const Reading& b) {
-                  return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
-              }));
+    const auto before = [](const Reading& a, const Reading& b) {
+        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+    };
+    // Readings usually arrive as a few runs in time order (a scan of a logger's
+    // rows, started mid-table by a synchronised scan or split between parallel
+    // workers): merging the runs is then cheaper than sorting. Either way the
+    // result is the one order `before` defines.
+    constexpr std::size_t kMaxMergedRuns = 16;
+    std::vector<std::size_t> run_starts{0};
+    for (std::size_t i = 1; i < readings.size() && run_starts.size() <= kMaxMergedRuns; ++i)
+        if (before(readings[i], readings[i - 1])) run_starts.push_back(i);
+    if (run_starts.size() > kMaxMergedRuns) {
+        InterruptTicker sort_ticker;
+        std::sort(readings.begin(), readings.end(), ticking(sort_ticker, before));
+    } else {
+        for (std::size_t r = 1; r < run_starts.size(); ++r) {
+            const auto end = r + 1 < run_starts.size() ? readings.begin() + static_cast<std::ptrdiff_t>(run_starts[r + 1])
+                                                       : readings.end();
+            std::inplace_merge(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(run_starts[r]), end,
+                               before);
+        }
+    }
     check_interrupts();
     std::vector<Reading> out;
     out.reserve(readings.size());
@@ -89,7 +107,63 @@ struct Series {
     std::vector<double> x;
     std::vector<double> y;
     double span = 0.0;  // x of the last reading
+    std::vector<bool> uniform_block;  // see decay_factors
 };
+
+// exp(-x[i] / tau) for every reading, for the many passes a fit makes over
+// its series. Readings come in blocks of 64, each starting with a direct exp;
+// inside a block whose readings are evenly spaced (a logger's fixed interval)
+// factor j is the block's first times step^j, from a table of powers made
+// once per call, so the block's products are independent (vectorisable);
+// other blocks multiply by exp(-gap / tau), recomputed only when the gap
+// changes. Rounding grows over at most 64 products (a relative error below
+// 1e-14, far inside the fit's tolerance).
+constexpr std::size_t kDecayBlock = 64;
+
+void decay_factors(const Series& s, double tau, std::vector<double>& e) {
+    const std::size_t n = s.x.size();
+    e.resize(n);
+    double powers[kDecayBlock];
+    double powers_gap = -1.0;
+    double gap = -1.0, step = 0.0;
+    for (std::size_t start = 0; start < n; start += kDecayBlock) {
+        const std::size_t end = std::min(n, start + kDecayBlock);
+        const double first = std::exp(-s.x[start] / tau);
+        e[start] = first;
+        if (end - start > 2 && s.uniform_block[start / kDecayBlock]) {
+            const double g = s.x[start + 1] - s.x[start];
+            if (g != powers_gap) {
+                powers_gap = g;
+                powers[0] = 1.0;
+                const double q = std::exp(-g / tau);
+                for (std::size_t j = 1; j < kDecayBlock; ++j) powers[j] = powers[j - 1] * q;
+            }
+            for (std::size_t i = start + 1; i < end; ++i) e[i] = first * powers[i - start];
+            continue;
+        }
+        for (std::size_t i = start + 1; i < end; ++i) {
+            const double g = s.x[i] - s.x[i - 1];
+            if (g != gap) {
+                gap = g;
+                step = std::exp(-g / tau);
+            }
+            e[i] = e[i - 1] * step;
+        }
+    }
+}
+
+// Marks the blocks of decay_factors whose readings are evenly spaced.
+void mark_uniform_blocks(Series& s) {
+    const std::size_t n = s.x.size();
+    s.uniform_block.assign((n + kDecayBlock - 1) / kDecayBlock, false);
+    for (std::size_t start = 0; start < n; start += kDecayBlock) {
+        const std::size_t end = std::min(n, start + kDecayBlock);
+        bool uniform = end - start > 2;
+        for (std::size_t i = start + 2; uniform && i < end; ++i)
+            uniform = s.x[i] - s.x[i - 1] == s.x[start + 1] - s.x[start];
+        s.uniform_block[start / kDecayBlock] = uniform;
+    }
+}
 
 // Time constant from the optimiser's parameter u = log(tau / scale). The clamp
 // keeps tau positive and finite whatever step the optimiser tries.
@@ -110,9 +184,10 @@ public:
         // even inside one LM step, which may evaluate several trial points.
         check_interrupts();
         const double t0 = p[0], ta = ambient_of(p), tau = tau_of(u_of(p), s_.span);
+        const std::vector<double>& e = factors(tau);
         for (std::size_t i = 0; i < s_.x.size(); ++i) {
             const auto row = static_cast<Eigen::Index>(i);
-            r[row] = t0 + (ta - t0) * one_minus_exp(s_.x[i] / tau) - s_.y[i];
+            r[row] = t0 + (ta - t0) * (1.0 - e[i]) - s_.y[i];
         }
         return 0;
     }
@@ -121,15 +196,15 @@ public:
         check_interrupts();
         const double t0 = p[0], ta = ambient_of(p), tau = tau_of(u_of(p), s_.span);
         const Eigen::Index u_col = ambient_ ? 1 : 2;
+        // Usually the point the last residual evaluation saw: its factors are reused.
+        const std::vector<double>& e = factors(tau);
         for (std::size_t i = 0; i < s_.x.size(); ++i) {
             const auto row = static_cast<Eigen::Index>(i);
-            const double r = s_.x[i] / tau;
-            const double e = std::exp(-r);
-            jac(row, 0) = e;                    // dT/dT0
-            if (!ambient_) jac(row, 1) = one_minus_exp(r);  // dT/dTa
+            jac(row, 0) = e[i];                              // dT/dT0
+            if (!ambient_) jac(row, 1) = 1.0 - e[i];         // dT/dTa
             // dT/du = tau * dT/dtau = (T0 - Ta) * e * x / tau. When e underflows
-            // r may be infinite; the true derivative is 0, not inf * 0.
-            jac(row, u_col) = e == 0.0 ? 0.0 : (t0 - ta) * e * r;
+            // x / tau may be huge; the true derivative is 0.
+            jac(row, u_col) = e[i] == 0.0 ? 0.0 : (t0 - ta) * e[i] * (s_.x[i] / tau);
         }
         return 0;
     }
@@ -138,63 +213,127 @@ private:
     double ambient_of(const InputType& p) const { return ambient_ ? *ambient_ : p[1]; }
     double u_of(const InputType& p) const { return ambient_ ? p[1] : p[2]; }
 
+    const std::vector<double>& factors(double tau) const {
+        if (tau != cached_tau_) {
+            decay_factors(s_, tau, cached_);
+            cached_tau_ = tau;
+        }
+        return cached_;
+    }
+
     const Series& s_;
     std::optional<double> ambient_;
+    mutable std::vector<double> cached_;  // exp(-x / tau) at cached_tau_
+    mutable double cached_tau_ = std::numeric_limits<double>::quiet_NaN();
 };
 
-// Least-squares T0 and Ta for a fixed tau (the model is linear in them),
-// with the residual sum of squares; nullopt if degenerate. Profiling the
-// linear parameters out makes a coarse scan over tau a reliable global search.
+// A starting point for Levenberg-Marquardt: optimiser parameters (see
+// CurveResiduals) and the residual sum of squares there.
 struct Start {
     double rss;
-    Eigen::VectorXd p;  // optimiser parameters, see CurveResiduals
+    Eigen::VectorXd p;
 };
 
-std::optional<Start> profile_at(const Series& s, double tau, std::optional<double> ambient) {
+// Variable projection: for a fixed tau the model is linear in T0 and Ta, so
+// the fit is a search over u = log(tau / span) alone. At each u one pass
+// gives the least-squares T0 (and Ta), the residual sum of squares and its
+// derivative in u (by the envelope theorem, the partial derivative at the
+// optimal T0 and Ta): (T0 - Ta) / tau * sum e x (T0 e + Ta g - y), times 2.
+struct Profile {
+    bool ok = false;
+    double u = 0, t0 = 0, ta = 0, rss = 0, slope = 0;
+};
+
+Profile profile_u(const Series& s, double u, std::optional<double> ambient, std::vector<double>& e) {
+    Profile pr;
+    pr.u = u;
+    const double tau = tau_of(u, s.span);
     const std::size_t n = s.x.size();
-    double t0 = 0.0, ta = 0.0;
-    if (ambient) {
-        // T - Ta (1 - e) = T0 e
-        double see = 0.0, sey = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const double e = std::exp(-s.x[i] / tau);
-            see += e * e;
-            sey += e * (s.y[i] - *ambient * one_minus_exp(s.x[i] / tau));
-        }
-        if (!(see > 0.0)) return std::nullopt;
-        t0 = sey / see;
-        ta = *ambient;
-    } else {
-        // Columns e and g = 1 - e; 2x2 normal equations, solved by Cramer's rule.
-        double see = 0.0, seg = 0.0, sgg = 0.0, sey = 0.0, sgy = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const double e = std::exp(-s.x[i] / tau);
-            const double g = one_minus_exp(s.x[i] / tau);
-            see += e * e;
-            seg += e * g;
-            sgg += g * g;
-            sey += e * s.y[i];
-            sgy += g * s.y[i];
-        }
-        const double det = see * sgg - seg * seg;
-        // Nearly collinear columns (tau far outside the data): no useful start.
-        if (!(det > 1e-12 * see * sgg)) return std::nullopt;
-        t0 = (sey * sgg - sgy * seg) / det;
-        ta = (sgy * see - sey * seg) / det;
-    }
-    double rss = 0.0;
+    decay_factors(s, tau, e);
+    double see = 0.0, seg = 0.0, sgg = 0.0, sey = 0.0, sgy = 0.0, syy = 0.0, seex = 0.0, segx = 0.0, sexy = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-        const double d = t0 + (ta - t0) * one_minus_exp(s.x[i] / tau) - s.y[i];
-        rss += d * d;
+        const double ei = e[i], g = 1.0 - ei, x = s.x[i], y = s.y[i];
+        see += ei * ei;
+        seg += ei * g;
+        sgg += g * g;
+        sey += ei * y;
+        sgy += g * y;
+        syy += y * y;
+        seex += ei * ei * x;
+        segx += ei * g * x;
+        sexy += ei * x * y;
     }
-    if (!std::isfinite(rss) || !std::isfinite(t0) || !std::isfinite(ta)) return std::nullopt;
-    Start start{rss, Eigen::VectorXd(ambient ? 2 : 3)};
-    const double u = std::log(tau / s.span);
-    if (ambient)
-        start.p << t0, u;
-    else
-        start.p << t0, ta, u;
-    return start;
+    if (ambient) {
+        if (!(see > 0.0)) return pr;
+        pr.ta = *ambient;
+        pr.t0 = (sey - pr.ta * seg) / see;
+    } else {
+        const double det = see * sgg - seg * seg;
+        if (!(det > 1e-12 * see * sgg)) return pr;  // columns nearly collinear: tau far outside the data
+        pr.t0 = (sey * sgg - sgy * seg) / det;
+        pr.ta = (sgy * see - sey * seg) / det;
+    }
+    pr.rss = std::max(0.0, pr.t0 * pr.t0 * see + pr.ta * pr.ta * sgg + syy + 2.0 * pr.t0 * pr.ta * seg -
+                               2.0 * pr.t0 * sey - 2.0 * pr.ta * sgy);
+    pr.slope = 2.0 * (pr.t0 - pr.ta) / tau * (pr.t0 * seex + pr.ta * segx - sexy);
+    pr.ok = std::isfinite(pr.rss) && std::isfinite(pr.slope) && std::isfinite(pr.t0) && std::isfinite(pr.ta);
+    return pr;
+}
+
+// The root of the slope between two profiles of opposite slope sign
+// (Brent-Dekker: inverse quadratic and secant steps, bisection when they
+// stray), to |du| below 1e-13. nullopt when a profile fails on the way.
+std::optional<Profile> slope_root(const Series& s, std::optional<double> ambient, Profile a, Profile b,
+                                  std::vector<double>& e, int* evaluations) {
+    constexpr int kMaxEvaluations = 100;
+    Profile c = a;
+    double d = b.u - a.u, m_step = d;
+    for (int it = 0; it < kMaxEvaluations; ++it) {
+        if ((b.slope > 0) == (c.slope > 0)) {
+            c = a;
+            d = m_step = b.u - a.u;
+        }
+        if (std::abs(c.slope) < std::abs(b.slope)) {
+            a = b;
+            b = c;
+            c = a;
+        }
+        const double tol = 1e-13 * std::max(1.0, std::abs(b.u));
+        const double half = 0.5 * (c.u - b.u);
+        if (std::abs(half) <= tol || b.slope == 0.0) return b;
+        if (std::abs(m_step) >= tol && std::abs(a.slope) > std::abs(b.slope)) {
+            // Interpolation: secant, or inverse quadratic through a, b, c.
+            double p, q;
+            const double sr = b.slope / a.slope;
+            if (a.u == c.u) {
+                p = 2.0 * half * sr;
+                q = 1.0 - sr;
+            } else {
+                const double qa = a.slope / c.slope, rb = b.slope / c.slope;
+                p = sr * (2.0 * half * qa * (qa - rb) - (b.u - a.u) * (rb - 1.0));
+                q = (qa - 1.0) * (rb - 1.0) * (sr - 1.0);
+            }
+            if (p > 0) q = -q;
+            p = std::abs(p);
+            if (2.0 * p < std::min(3.0 * half * q - std::abs(tol * q), std::abs(m_step * q))) {
+                m_step = d;
+                d = p / q;
+            } else {
+                d = half;
+                m_step = d;
+            }
+        } else {
+            d = half;
+            m_step = d;
+        }
+        a = b;
+        const double next = b.u + (std::abs(d) > tol ? d : (half > 0 ? tol : -tol));
+        check_interrupts();
+        b = profile_u(s, next, ambient, e);
+        ++*evaluations;
+        if (!b.ok) return std::nullopt;
+    }
+    return std::nullopt;
 }
 
 double mean_of(const std::vector<double>& v, std::size_t first, std::size_t last) {
@@ -335,19 +474,59 @@ CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> know
         s.y.push_back(r.temperature);
     }
     s.span = s.x.back();
+    mark_uniform_blocks(s);
 
-    // Scan tau over factors of 2 around the guess, profiling T0 (and Ta) out,
-    // and start the optimiser from the best; the next best are fallbacks.
+    // Scan tau over factors of 2 around the guess, profiling T0 (and Ta) out.
+    // The best grid point and a neighbour bracket the minimum; the profile's
+    // slope is then driven to zero (variable projection). When that cannot
+    // be done (the best point at the edge of the grid, a failed profile),
+    // Levenberg-Marquardt on all parameters starts from the best grid points.
     const double tau_guess = guess_tau(s, known_ambient);
-    std::vector<Start> starts;
+    std::vector<Profile> grid;
+    std::vector<double> factors;
     for (int k = -6; k <= 6; ++k) {
         check_interrupts();
-        if (auto st = profile_at(s, std::ldexp(tau_guess, k), known_ambient)) starts.push_back(std::move(*st));
+        grid.push_back(profile_u(s, std::log(std::ldexp(tau_guess, k) / s.span), known_ambient, factors));
     }
+    std::optional<Attempt> best;
+    std::size_t best_k = grid.size();
+    for (std::size_t k = 0; k < grid.size(); ++k)
+        if (grid[k].ok && (best_k == grid.size() || grid[k].rss < grid[best_k].rss)) best_k = k;
+    if (best_k > 0 && best_k + 1 < grid.size()) {
+        const Profile& mid = grid[best_k];
+        const Profile& side = mid.slope > 0 ? grid[best_k - 1] : grid[best_k + 1];
+        std::optional<Profile> root;
+        if (mid.slope == 0.0) {
+            root = mid;
+        } else if (side.ok && (side.slope > 0) != (mid.slope > 0)) {
+            root = slope_root(s, known_ambient, side, mid, factors, &fit.iterations);
+        }
+        if (root) {
+            Attempt a;
+            a.p = Eigen::VectorXd(known_ambient ? 2 : 3);
+            if (known_ambient)
+                a.p << root->t0, root->u;
+            else
+                a.p << root->t0, root->ta, root->u;
+            a.converged = a.p.allFinite();
+            if (a.converged) best = std::move(a);
+        }
+    }
+
+    std::vector<Start> starts;
+    if (!best)
+        for (const Profile& pr : grid)
+            if (pr.ok) {
+                Start st{pr.rss, Eigen::VectorXd(known_ambient ? 2 : 3)};
+                if (known_ambient)
+                    st.p << pr.t0, pr.u;
+                else
+                    st.p << pr.t0, pr.ta, pr.u;
+                starts.push_back(std::move(st));
+            }
     std::sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) { return a.rss < b.rss; });
 
     constexpr std::size_t kMaxAttempts = 3;
-    std::optional<Attempt> best;
     for (std::size_t i = 0; i < starts.size() && i < kMaxAttempts; ++i) {
         Attempt a = run_lm(s, known_ambient, starts[i].p);
         fit.iterations += a.steps;

@@ -38,15 +38,18 @@ struct CoolingFit {
     std::int64_t n = 0;     // number of readings used after deduplication
     bool converged = false;
     bool ambient_fixed = false;
-    int iterations = 0;     // Levenberg-Marquardt steps, summed over the starting points tried
+    int iterations = 0;     // profile evaluations of the tau search, plus Levenberg-Marquardt steps when it falls back
     // Why not converged: "fewer than 3 readings", "flat series", "did not converge";
     // "" when converged.
     std::string note;
 };
 
-// Least-squares fit of T0, Ta and tau by Levenberg-Marquardt (Eigen's MINPACK
-// port, the algorithm behind scipy.optimize.curve_fit), started from the best
-// of a grid of time constants around a data-driven guess.
+// Least-squares fit of T0, Ta and tau: a search over tau alone (variable
+// projection: T0 and Ta by linear least squares at each tau, Brent's method
+// on the slope of the residual sum of squares), bracketed by a grid of time
+// constants around a data-driven guess; Levenberg-Marquardt on all three
+// (Eigen's MINPACK port, as scipy.optimize.curve_fit) from the best grid
+// points when the search cannot be bracketed.
 //
 // Readings may come in any order; readings sharing a time are averaged into
 // one. Not errors, but converged = false with a note:
