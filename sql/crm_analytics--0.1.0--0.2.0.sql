@@ -1242,7 +1242,9 @@ BEGIN
             FROM o JOIN firsts f ON f.customer = o.customer GROUP BY f.cohort, o.p),
         grid AS (
             SELECT s.cohort, s.customers, g::date AS p
-            FROM sizes s, generate_series(s.cohort, (SELECT max(p) FROM o),
+            -- timestamp, not timestamptz: a local midnight that does not exist (daylight saving starting at
+            -- 00:00 on the 1st) would shift every step to 01:00 and drop the last period.
+            FROM sizes s, generate_series(s.cohort::timestamp, (SELECT max(p) FROM o)::timestamp,
                                         CASE $1 WHEN 'week' THEN interval '7 days' WHEN 'month' THEN interval '1 month'
                                                 ELSE interval '3 months' END) g)
         SELECT g.cohort,

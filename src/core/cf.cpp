@@ -384,12 +384,13 @@ private:
     void fill_popular(std::vector<Recommendation>& out) {
         if (out.size() >= static_cast<std::size_t>(o_.n)) return;
         if (popular_.empty() && m_.items() > 0) {
-            popular_.resize(m_.items());
-            std::iota(popular_.begin(), popular_.end(), Index{0});
+            // Sorted aside and swapped in, so an interrupted sort leaves no half-sorted order behind.
+            std::vector<Index> order(m_.items());
+            std::iota(order.begin(), order.end(), Index{0});
             InterruptTicker ticker;
-            std::sort(popular_.begin(), popular_.end(),
-                      ticking(ticker, [&](Index a, Index b) { return more_popular(a, b); }));
+            std::sort(order.begin(), order.end(), ticking(ticker, [&](Index a, Index b) { return more_popular(a, b); }));
             check_interrupts();
+            popular_.swap(order);
         }
         for (const Index j : popular_) {
             if (out.size() >= static_cast<std::size_t>(o_.n)) break;

@@ -476,47 +476,74 @@ CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> know
     s.span = s.x.back();
     mark_uniform_blocks(s);
 
-    // Scan tau over factors of 2 around the guess, profiling T0 (and Ta) out.
-    // The best grid point and a neighbour bracket the minimum; the profile's
-    // slope is then driven to zero (variable projection). When that cannot
-    // be done (the best point at the edge of the grid, a failed profile),
-    // Levenberg-Marquardt on all parameters starts from the best grid points.
+    // Search tau on a grid of factors of 2 around the guess, profiling T0 (and
+    // Ta) out: walk downhill from the guess until the slope of the residual sum
+    // of squares changes sign, then drive the slope to zero between those two
+    // points (variable projection). When the walk fails (it leaves the grid,
+    // or the profile misbehaves), the whole grid is evaluated and its best
+    // point bracketed instead; when that fails too, Levenberg-Marquardt on all
+    // parameters starts from the best grid points.
     const double tau_guess = guess_tau(s, known_ambient);
-    std::vector<Profile> grid;
+    constexpr int kGrid = 6;  // 2^-6 .. 2^6 times the guess
+    std::vector<std::optional<Profile>> grid(2 * kGrid + 1);
     std::vector<double> factors;
-    for (int k = -6; k <= 6; ++k) {
-        check_interrupts();
-        grid.push_back(profile_u(s, std::log(std::ldexp(tau_guess, k) / s.span), known_ambient, factors));
+    const auto at = [&](int k) -> const Profile& {
+        auto& slot = grid[static_cast<std::size_t>(k + kGrid)];
+        if (!slot) {
+            check_interrupts();
+            slot = profile_u(s, std::log(std::ldexp(tau_guess, k) / s.span), known_ambient, factors);
+            ++fit.iterations;
+        }
+        return *slot;
+    };
+    const auto bracketed_root = [&](int k, int toward) -> std::optional<Profile> {
+        const Profile& mid = at(k);
+        if (mid.slope == 0.0) return mid;
+        const int side_k = k + toward;
+        if (side_k < -kGrid || side_k > kGrid) return std::nullopt;
+        const Profile& side = at(side_k);
+        if (!side.ok || (side.slope > 0) == (mid.slope > 0)) return std::nullopt;
+        return slope_root(s, known_ambient, side, mid, factors, &fit.iterations);
+    };
+    std::optional<Profile> root;
+    if (at(0).ok && at(0).slope == 0.0) {
+        root = at(0);
+    } else if (at(0).ok) {
+        const int dir = at(0).slope > 0 ? -1 : 1;  // downhill in log tau
+        int k = 0;
+        while (!root && k + dir >= -kGrid && k + dir <= kGrid) {
+            const Profile& next = at(k + dir);
+            if (!next.ok) break;
+            if ((next.slope > 0) != (at(k).slope > 0) || next.slope == 0.0) {
+                root = next.slope == 0.0 ? next : slope_root(s, known_ambient, at(k), next, factors, &fit.iterations);
+                break;
+            }
+            if (next.rss > at(k).rss) break;  // uphill with the slope unchanged: not a profile to walk
+            k += dir;
+        }
+    }
+    if (!root) {
+        int best_k = kGrid + 1;
+        for (int k = -kGrid; k <= kGrid; ++k)
+            if (at(k).ok && (best_k > kGrid || at(k).rss < at(best_k).rss)) best_k = k;
+        if (best_k > -kGrid && best_k < kGrid) root = bracketed_root(best_k, at(best_k).slope > 0 ? -1 : 1);
     }
     std::optional<Attempt> best;
-    std::size_t best_k = grid.size();
-    for (std::size_t k = 0; k < grid.size(); ++k)
-        if (grid[k].ok && (best_k == grid.size() || grid[k].rss < grid[best_k].rss)) best_k = k;
-    if (best_k > 0 && best_k + 1 < grid.size()) {
-        const Profile& mid = grid[best_k];
-        const Profile& side = mid.slope > 0 ? grid[best_k - 1] : grid[best_k + 1];
-        std::optional<Profile> root;
-        if (mid.slope == 0.0) {
-            root = mid;
-        } else if (side.ok && (side.slope > 0) != (mid.slope > 0)) {
-            root = slope_root(s, known_ambient, side, mid, factors, &fit.iterations);
-        }
-        if (root) {
-            Attempt a;
-            a.p = Eigen::VectorXd(known_ambient ? 2 : 3);
-            if (known_ambient)
-                a.p << root->t0, root->u;
-            else
-                a.p << root->t0, root->ta, root->u;
-            a.converged = a.p.allFinite();
-            if (a.converged) best = std::move(a);
-        }
+    if (root) {
+        Attempt a;
+        a.p = Eigen::VectorXd(known_ambient ? 2 : 3);
+        if (known_ambient)
+            a.p << root->t0, root->u;
+        else
+            a.p << root->t0, root->ta, root->u;
+        a.converged = a.p.allFinite();
+        if (a.converged) best = std::move(a);
     }
 
     std::vector<Start> starts;
     if (!best)
-        for (const Profile& pr : grid)
-            if (pr.ok) {
+        for (int k = -kGrid; k <= kGrid; ++k)
+            if (const Profile& pr = at(k); pr.ok) {
                 Start st{pr.rss, Eigen::VectorXd(known_ambient ? 2 : 3)};
                 if (known_ambient)
                     st.p << pr.t0, pr.u;

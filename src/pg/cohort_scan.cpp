@@ -10,6 +10,7 @@
 // then runs the SQL (which also reports every error). An empty table gives no
 // rows either way.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,15 +71,15 @@ bool period_of(Datum d, const Columns* c, std::int32_t* out) {
     int year, month, day;
     if (c->date_type == DATEOID) {
         const DateADT v = DatumGetDateADT(d);
-        if (DATE_NOT_FINITE(v)) return false;
+        if (DATE_NOT_FINITE(v) || !crm::pg::date_safely_inside(v)) return false;
         j2date(v + POSTGRES_EPOCH_JDATE, &year, &month, &day);
     } else if (c->date_type == TIMESTAMPOID) {
         const Timestamp t = DatumGetTimestamp(d);
-        if (TIMESTAMP_NOT_FINITE(t)) return false;
+        if (TIMESTAMP_NOT_FINITE(t) || !crm::pg::timestamp_safely_inside(t)) return false;
         j2date(static_cast<int>(floor_div(t, USECS_PER_DAY) + POSTGRES_EPOCH_JDATE), &year, &month, &day);
     } else {
         const TimestampTz t = DatumGetTimestampTz(d);
-        if (TIMESTAMP_NOT_FINITE(t)) return false;
+        if (TIMESTAMP_NOT_FINITE(t) || !crm::pg::timestamp_safely_inside(t)) return false;
         pg_tm tm;
         fsec_t fsec;
         int tz;
@@ -117,11 +118,19 @@ int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
     const int k = c->key - 1, d = c->date - 1, a = c->amount - 1;
     const Datum* v;
     const bool* null;
-    while (b->rows < kBatchRows) {
-        if (!crm::pg::next_direct_row(table, &v, &null)) return 0;
+    int status = 1;
+    crm::pg::begin_direct_batch(table);
+    while (status == 1 && b->rows < kBatchRows) {
+        if (!crm::pg::next_direct_row(table, &v, &null)) {
+            status = 0;
+            break;
+        }
         if (null[k] || null[d]) continue;  // WHERE customer IS NOT NULL AND date IS NOT NULL
         const int r = b->rows;
-        if (!period_of(v[d], c, &b->periods[r])) return -1;
+        if (!period_of(v[d], c, &b->periods[r])) {
+            status = -1;
+            break;
+        }
         b->keys[r] = c->key_type == INT8OID   ? DatumGetInt64(v[k])
                      : c->key_type == INT4OID ? DatumGetInt32(v[k])
                                               : DatumGetInt16(v[k]);
@@ -131,7 +140,7 @@ int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
         if (c->revenue != crm::RevenueKind::None && !null[a]) {  // sum() skips a NULL amount
             switch (c->amount_type) {
                 case NUMERICOID:
-                    if (!crm::pg::numeric_to_decimal(v[a], &b->exact[r].units, &b->exact[r].scale)) return -1;
+                    if (!crm::pg::numeric_to_decimal(v[a], &b->exact[r].units, &b->exact[r].scale)) status = -1;
                     break;
                 case INT8OID: b->exact[r].units = DatumGetInt64(v[a]); break;
                 case INT4OID: b->exact[r].units = DatumGetInt32(v[a]); break;
@@ -139,9 +148,10 @@ int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
                 default: b->floats[r] = DatumGetFloat8(v[a]); break;
             }
         }
-        ++b->rows;
+        if (status == 1) ++b->rows;
     }
-    return 1;
+    crm::pg::end_direct_batch(table);
+    return status;
 }
 
 struct Output {
@@ -187,9 +197,11 @@ void put_rows(const Output* out) {
                                                                          : cell.revenue_float == 0.0;
             }
             values[5] = revenue;
-            // revenue::float8 / nullif(period-0 revenue, 0)::float8
-            values[6] = Float8GetDatum(revenue_f8 / first_revenue);
+            // revenue::float8 / nullif(period-0 revenue, 0)::float8, by float8div itself (its overflow errors too)
             nulls[6] = first_is_zero;
+            values[6] = first_is_zero ? Float8GetDatum(0.0)
+                                      : DirectFunctionCall2(float8div, Float8GetDatum(revenue_f8),
+                                                            Float8GetDatum(first_revenue));
         }
         MemoryContextSwitchTo(previous);
         tuplestore_putvalues(out->store, out->desc, values, nulls);
@@ -243,11 +255,16 @@ CRM_FUNCTION(crm_cohort_retention_scan) {
     });
     if (!resolved) return static_cast<Datum>(0);
     std::vector<AttrNumber> read = {columns.key, columns.date};
-    if (columns.amount != InvalidAttrNumber) read.push_back(columns.amount);
+    std::vector<Oid> read_types = {columns.key_type, columns.date_type};
+    if (columns.amount != InvalidAttrNumber) {
+        read.push_back(columns.amount);
+        read_types.push_back(columns.amount_type);
+    }
     const AttrNumber* read_ptr = read.data();
+    const Oid* types_ptr = read_types.data();
     const int nread = static_cast<int>(read.size());
-    crm::pg::DirectTable* table =
-        pg_guard([relid, read_ptr, nread] { return crm::pg::open_direct_table(relid, read_ptr, nread); });
+    crm::pg::DirectTable* table = pg_guard(
+        [relid, read_ptr, types_ptr, nread] { return crm::pg::open_direct_table(relid, read_ptr, types_ptr, nread); });
     if (table == nullptr) return static_cast<Datum>(0);
 
     std::vector<std::int64_t> keys(kBatchRows);
@@ -268,8 +285,15 @@ CRM_FUNCTION(crm_cohort_retention_scan) {
                  builder.memory_bytes() <= memory_limit;
     }
     pg_guard([table] { crm::pg::close_direct_table(table); });
+    // What building the matrix may still take: the cells, and per pair a customer number.
+    const std::size_t held = builder.memory_bytes() + builder.pairs() * 2 * sizeof(std::uint32_t);
+    const std::size_t cell_budget = held < memory_limit ? (memory_limit - held) / sizeof(crm::CohortCell) : 0;
     std::vector<crm::CohortCell> cells;
-    if (!usable || !builder.build(cells, memory_limit / sizeof(crm::CohortCell))) return static_cast<Datum>(0);
+    if (!usable || !builder.build(cells, cell_budget)) return static_cast<Datum>(0);
+    // A NaN or overflowing float revenue: the SQL's sum() has its own rules (an overflow is an error there).
+    if (columns.revenue == crm::RevenueKind::Float)
+        for (const crm::CohortCell& cell : cells)
+            if (!std::isfinite(cell.revenue_float)) return static_cast<Datum>(0);
 
     std::vector<std::string> texts;
     std::vector<const char*> text_ptrs;

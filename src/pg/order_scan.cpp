@@ -1,6 +1,7 @@
 #include "order_scan.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -43,8 +44,11 @@ struct Batch {
 
 // Opens the scan, or returns nullptr when the SQL path must run.
 TotalsScan* open_scan(const OrderScanSpec* spec) {
+    // Near the ends of the timestamp range the SQL's casts of as_of may fail: let the SQL decide.
+    if (!timestamp_safely_inside(spec->as_of)) return nullptr;
     const AttrNumber columns[] = {spec->key_att, spec->time_att, spec->amount_att};
-    DirectTable* table = open_direct_table(spec->relid, columns, 3);
+    const Oid types[] = {spec->key_type, spec->time_type, spec->amount_type};
+    DirectTable* table = open_direct_table(spec->relid, columns, types, 3);
     if (table == nullptr) return nullptr;
     auto* s = static_cast<TotalsScan*>(palloc0(sizeof(TotalsScan)));
     s->table = table;
@@ -86,38 +90,56 @@ double amount_value(Datum d, Oid type) {
     }
 }
 
-// The row's time if it is dated up to as_of.
-bool time_in_range(const TotalsScan* s, Datum d, std::int64_t* time) {
+enum class Dated { In, After, Unsure };
+
+// Whether the row is dated up to as_of, as the SQL's `date_col <= as_of`
+// decides (a date or timestamp cast to timestamptz); Unsure for values the
+// cast might reject (the SQL path then runs and reports it).
+Dated time_in_range(const TotalsScan* s, Datum d, std::int64_t* time) {
     switch (s->spec.time_type) {
         case DATEOID: {
             const DateADT day = DatumGetDateADT(d);
             *time = day;
-            return day <= s->last_date;  // +infinity is after every as_of, -infinity before
+            if (!date_safely_inside(day)) return Dated::Unsure;
+            return day <= s->last_date ? Dated::In : Dated::After;  // +infinity is after every as_of, -infinity before
         }
         case TIMESTAMPTZOID:
             *time = DatumGetTimestampTz(d);
-            return *time <= s->spec.as_of;
+            return *time <= s->spec.as_of ? Dated::In : Dated::After;
         default: {
             const Timestamp t = DatumGetTimestamp(d);
             *time = t;
-            if (t <= s->surely_before) return true;
-            if (t > s->surely_after) return false;
-            return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, TimestampGetDatum(t))) <=
-                   s->spec.as_of;
+            if (!timestamp_safely_inside(t)) return Dated::Unsure;
+            if (t <= s->surely_before) return Dated::In;
+            if (t > s->surely_after) return Dated::After;
+            return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, TimestampGetDatum(t))) <= s->spec.as_of
+                       ? Dated::In
+                       : Dated::After;
         }
     }
 }
 
-// Fills the batch with up to kBatchRows kept rows; returns false at the end of the table.
-bool fill_batch(TotalsScan* s, Batch* b) {
+// Fills the batch with up to kBatchRows kept rows. 1: a full batch, 0: the
+// end of the table (rows may be in the batch), -1: a value the SQL path must judge.
+int fill_batch(TotalsScan* s, Batch* b) {
     b->rows = 0;
     const int k = s->spec.key_att - 1, t = s->spec.time_att - 1, a = s->spec.amount_att - 1;
     const Datum* v;
     const bool* null;
+    int status = 1;
+    begin_direct_batch(s->table);
     while (b->rows < kBatchRows) {
-        if (!next_direct_row(s->table, &v, &null)) return false;
-        std::int64_t time;
-        if (null[k] || null[t] || null[a] || !time_in_range(s, v[t], &time)) {
+        if (!next_direct_row(s->table, &v, &null)) {
+            status = 0;
+            break;
+        }
+        std::int64_t time = 0;
+        const Dated dated = null[k] || null[t] || null[a] ? Dated::After : time_in_range(s, v[t], &time);
+        if (dated == Dated::Unsure) {
+            status = -1;
+            break;
+        }
+        if (null[k] || null[t] || null[a] || dated == Dated::After) {
             ++b->skipped;
             continue;
         }
@@ -126,7 +148,8 @@ bool fill_batch(TotalsScan* s, Batch* b) {
         b->amounts[b->rows] = amount_value(v[a], s->spec.amount_type);
         ++b->rows;
     }
-    return true;
+    end_direct_batch(s->table);
+    return status;
 }
 
 // Local timestamps of the customers' last orders as timestamptz (C only).
@@ -135,11 +158,6 @@ void to_timestamptz(const std::int64_t* local, std::int64_t* out, std::size_t n)
         out[i] = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, TimestampGetDatum(local[i])));
         if ((i & 0xFFFF) == 0) CHECK_FOR_INTERRUPTS();
     }
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    const std::int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 }  // namespace
@@ -157,18 +175,22 @@ OrderScanOutcome scan_order_totals(const OrderScanSpec& spec, OrderTotals& out) 
     Batch batch{keys.data(), times.data(), amounts.data(), 0, 0};
     Batch* b = &batch;
     const std::size_t memory_limit = max_fit_memory_bytes();
-    bool more = true;
-    while (more) {
-        more = pg_guard([scan, b] { return fill_batch(scan, b); });
+    int status = 1;
+    while (status == 1) {
+        status = pg_guard([scan, b] { return fill_batch(scan, b); });
+        if (status < 0) break;
         out.totals.add_batch(keys.data(), times.data(), amounts.data(), static_cast<std::size_t>(batch.rows));
-        if (out.totals.memory_bytes() > memory_limit) {
-            // Too many customers to hold: PostgreSQL's aggregate can spill to disk.
-            pg_guard([scan] { close_scan(scan); });
-            out = OrderTotals{};
-            return OrderScanOutcome::NotApplicable;
-        }
+        // Too many customers to hold: PostgreSQL's aggregate can spill to disk.
+        if (out.totals.memory_bytes() > memory_limit) status = -1;
     }
     pg_guard([scan] { close_scan(scan); });
+    // A NaN or overflowing total: the SQL's sum() has its own rules (an overflow is an error there).
+    for (const double sum : out.totals.sums())
+        if (!std::isfinite(sum)) status = -1;
+    if (status < 0) {
+        out = OrderTotals{};
+        return OrderScanOutcome::NotApplicable;
+    }
     out.skipped_rows = batch.skipped;
     return OrderScanOutcome::Done;
 }
@@ -199,7 +221,17 @@ std::vector<std::int32_t> recency_days(const OrderScanSpec& spec, const crm::Cus
     }
     for (std::size_t i = 0; i < n; ++i) {
         if (TIMESTAMP_IS_NOBEGIN(utc[i])) return {};
-        out[i] = static_cast<std::int32_t>(floor_div(spec.as_of - utc[i], USECS_PER_DAY));
+        // The SQL: floor(date_part('epoch', as_of - last) / 86400)::int4, where
+        // timestamptz_mi justifies the difference into days and microseconds
+        // and date_part adds them up in float8. The same steps here.
+        std::int64_t diff;
+        if (__builtin_sub_overflow(spec.as_of, utc[i], &diff)) return {};  // the SQL: "interval out of range"
+        const std::int64_t days = diff / USECS_PER_DAY;  // rows after as_of are skipped: diff >= 0
+        const std::int64_t micros = diff - days * USECS_PER_DAY;
+        const double epoch = static_cast<double>(micros) / 1000000.0 + static_cast<double>(SECS_PER_DAY) * static_cast<double>(days);
+        const double whole_days = std::floor(epoch / SECS_PER_DAY);
+        if (!(whole_days >= PG_INT32_MIN && whole_days <= PG_INT32_MAX)) return {};
+        out[i] = static_cast<std::int32_t>(whole_days);
     }
     return out;
 }

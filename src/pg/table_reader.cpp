@@ -12,6 +12,8 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "executor/executor.h"
+#include "datatype/timestamp.h"
 }
 
 namespace crm::pg {
@@ -23,6 +25,8 @@ struct DirectTable {
     TupleTableSlot* slot;
     int natts;          // deform up to this attribute
     std::uint32_t rows; // for the periodic interrupt check
+    MemoryContext batch_context;
+    MemoryContext caller_context;
 };
 
 namespace {
@@ -37,30 +41,54 @@ bool caller_may_read(Oid relid, const AttrNumber* columns, int ncolumns) {
 
 }  // namespace
 
-DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, int ncolumns) {
-    if (!direct_scan_enabled()) return nullptr;
-    if (get_rel_relkind(relid) != RELKIND_RELATION) return nullptr;
-    if (has_subclass(relid)) return nullptr;  // SELECT ... FROM t reads the children too
+DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, const Oid* types, int ncolumns) {
+    if (!direct_scan_enabled() || ExecutorCheckPerms_hook != nullptr) return nullptr;
+    if (get_rel_relkind(relid) != RELKIND_RELATION) return nullptr;  // not even a table: no lock needed
+    Relation rel = table_open(relid, AccessShareLock);
+    // From here on the table cannot change shape under us; every check is made now.
+    const auto decline = [rel]() -> DirectTable* {
+        table_close(rel, NoLock);  // the SQL path takes the same lock anyway
+        return nullptr;
+    };
+    if (rel->rd_rel->relkind != RELKIND_RELATION || RELATION_IS_OTHER_TEMP(rel)) return decline();
+    if (has_subclass(relid)) return decline();  // SELECT ... FROM t reads the children too
     const int rls = check_enable_rls(relid, InvalidOid, true);
-    if (rls != RLS_NONE && rls != RLS_NONE_ENV) return nullptr;
+    if (rls != RLS_NONE && rls != RLS_NONE_ENV) return decline();
+    const TupleDesc desc = RelationGetDescr(rel);
     int natts = 0;
     for (int i = 0; i < ncolumns; ++i) {
-        if (columns[i] <= 0) return nullptr;  // system columns are not read here
+        if (columns[i] <= 0 || columns[i] > desc->natts) return decline();  // system columns are not read here
+        const Form_pg_attribute att = TupleDescAttr(desc, columns[i] - 1);
+        if (att->attisdropped || att->atttypid != types[i]) return decline();
         natts = columns[i] > natts ? columns[i] : natts;
     }
-    if (!caller_may_read(relid, columns, ncolumns)) return nullptr;
-    Relation rel = table_open(relid, AccessShareLock);
-    if (RELATION_IS_OTHER_TEMP(rel)) {
-        table_close(rel, AccessShareLock);
-        return nullptr;
-    }
+    if (!caller_may_read(relid, columns, ncolumns)) return decline();
     auto* t = static_cast<DirectTable*>(palloc0(sizeof(DirectTable)));
     t->rel = rel;
     t->natts = natts;
+    t->batch_context = AllocSetContextCreate(CurrentMemoryContext, "crm direct scan batch", ALLOCSET_DEFAULT_SIZES);
     t->snapshot = RegisterSnapshot(GetActiveSnapshot());
     t->scan = table_beginscan(rel, t->snapshot, 0, nullptr);
     t->slot = table_slot_create(rel, nullptr);
     return t;
+}
+
+void begin_direct_batch(DirectTable* t) {
+    MemoryContextReset(t->batch_context);
+    t->caller_context = MemoryContextSwitchTo(t->batch_context);
+}
+
+void end_direct_batch(DirectTable* t) { MemoryContextSwitchTo(t->caller_context); }
+
+bool timestamp_safely_inside(Timestamp t) {
+    constexpr Timestamp kMargin = 2 * USECS_PER_DAY;
+    return TIMESTAMP_NOT_FINITE(t) || (t >= MIN_TIMESTAMP + kMargin && t < END_TIMESTAMP - kMargin);
+}
+
+bool date_safely_inside(DateADT d) {
+    constexpr int kMargin = 2;
+    return DATE_NOT_FINITE(d) || (d >= DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE + kMargin &&
+                                  d < TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE - kMargin);
 }
 
 bool next_direct_row(DirectTable* t, const Datum** values, const bool** nulls) {
@@ -73,6 +101,7 @@ bool next_direct_row(DirectTable* t, const Datum** values, const bool** nulls) {
 }
 
 void close_direct_table(DirectTable* t) {
+    MemoryContextDelete(t->batch_context);
     ExecDropSingleTupleTableSlot(t->slot);
     table_endscan(t->scan);
     UnregisterSnapshot(t->snapshot);
@@ -114,6 +143,7 @@ bool numeric_parts(Datum d, NumericParts* out) {
     const auto* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
     const std::uint8_t* p;
     std::size_t len;
+    if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v)) return false;  // (a 1-byte TOAST pointer is "short" too)
     if (VARATT_IS_SHORT(v)) {
         p = reinterpret_cast<const std::uint8_t*>(VARDATA_SHORT(v));
         len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
@@ -187,13 +217,9 @@ bool numeric_to_decimal(Datum d, __int128* units, int* scale) {
     NumericParts n;
     if (!numeric_parts(d, &n)) {
         const auto* v = reinterpret_cast<const varlena*>(DatumGetPointer(d));
-        if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) {
-            // Compressed or out of line: decode the detoasted copy.
-            const Datum flat = PointerGetDatum(PG_DETOAST_DATUM(d));
-            if (!numeric_parts(flat, &n)) return false;
-        } else {
-            return false;  // NaN or an infinity
-        }
+        if (!VARATT_IS_EXTERNAL(v) && !VARATT_IS_COMPRESSED(v)) return false;  // NaN or an infinity
+        // Compressed or out of line: decode the detoasted copy (freed with the batch).
+        if (!numeric_parts(PointerGetDatum(PG_DETOAST_DATUM(d)), &n)) return false;
     }
     if (n.ndigits > 9) return false;  // 36 digits fit in 127 bits
     __int128 mantissa = 0;

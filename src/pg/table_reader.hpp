@@ -2,12 +2,15 @@
 // be one scan feeding one aggregation (order_scan.cpp, cohort_scan.cpp).
 //
 // open_direct_table() says no (nullptr) unless reading directly sees exactly
-// what `SELECT <columns> FROM <table>` would: crm.direct_scan is on, the
-// relation is a plain table without inheritance children and not another
-// session's temporary table, no row-level security policy applies to the
-// caller, and the caller may SELECT the table or the columns read. The scan
-// uses the query's active snapshot (what a read-only SPI query sees) and
-// keeps AccessShareLock to the end of the transaction, as a query would.
+// what `SELECT <columns> FROM <table>` would: crm.direct_scan is on, no
+// executor permission hook is installed (sepgsql, pgaudit: they must see the
+// read), the relation is a plain table without inheritance children and not
+// another session's temporary table, no row-level security policy applies to
+// the caller, the caller may SELECT the table or the columns read, and the
+// columns still have the types the caller resolved. Every check is made with
+// AccessShareLock held, so a concurrent ALTER TABLE cannot slip in between.
+// The scan uses the query's active snapshot (what a read-only SPI query sees)
+// and keeps the lock to the end of the transaction, as a query would.
 //
 // Everything declared here calls PostgreSQL and may raise an ERROR: call it
 // inside pg_guard, from code with no live C++ objects (C-only loops).
@@ -21,11 +24,16 @@ namespace crm::pg {
 
 struct DirectTable;
 
-DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, int ncolumns);
+DirectTable* open_direct_table(Oid relid, const AttrNumber* columns, const Oid* types, int ncolumns);
 
 // The next row's values and null flags, indexed by attribute number - 1;
-// false at the end. Checks for interrupts every so often.
+// false at the end. Checks for interrupts every so often. Call it between
+// begin_direct_batch and end_direct_batch: conversions of the values may
+// allocate (numeric_float8, detoasting), and each batch's allocations are
+// freed when the next batch begins.
 bool next_direct_row(DirectTable* table, const Datum** values, const bool** nulls);
+void begin_direct_batch(DirectTable* table);
+void end_direct_batch(DirectTable* table);
 
 void close_direct_table(DirectTable* table);
 
@@ -42,5 +50,11 @@ bool numeric_to_decimal(Datum numeric, __int128* units, int* scale);
 // A column of a relation by name: its number and type, or InvalidAttrNumber
 // when there is no such user column (the SQL path then reports the error).
 AttrNumber user_column(Oid relid, const char* name, Oid* type);
+
+// Whether a value can be cast to timestamptz (and back) in any time zone:
+// within two days of the ends of the timestamp range. Outside that window
+// the SQL casts may raise "out of range", so the direct paths step aside.
+bool timestamp_safely_inside(Timestamp t);
+bool date_safely_inside(DateADT d);
 
 }  // namespace crm::pg

@@ -98,9 +98,9 @@ check "as_of before every order: no customers either way" \
   "$(sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_mix', 'k8', 'd', 'amount_n', as_of => '2000-01-01')" 2>/dev/null)"
 
 # crm.cohort_retention: the same rows either way; "<differing rows> <direct reads>".
-compare_cohort() {
+compare_cohort() {  # arguments of cohort_paths_differ [, time zone]
   local out
-  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+  out="$(PGOPTIONS="-c TimeZone=${2:-America/New_York} -c client_min_messages=debug1" \
          sql -c "SELECT cohort_paths_differ($1)" 2>&1)"
   echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'cohort_retention: direct scan' || true)"
 }
@@ -116,6 +116,11 @@ for period in week month quarter; do
     done
   done
 done
+# Paraguay began daylight saving at 00:00 on 2023-10-01: that local midnight does not exist.
+sql -c "CREATE TABLE orders_asu AS SELECT (g % 40) AS k, timestamptz '2023-09-20 12:00-03' + (g * 7 % 150) * interval '1 day' AS at,
+                                          (g % 50)::numeric AS amount FROM generate_series(1, 2000) g"
+check "cohort: a month starting at a missing local midnight, same rows" "0 1" \
+  "$(compare_cohort "'orders_asu', 'k', 'at', 'amount', 'month'" America/Asuncion)"
 check "cohort: numeric sums past 128 bits fall back to the query, same rows" "0 0" \
   "$(compare_cohort "'orders_mix', 'k8', 'd', 'amount_n', 'month'")"
 check "cohort: real amounts (summed in real) take the query" "0 0" \
