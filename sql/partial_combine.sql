@@ -14,6 +14,12 @@ SELECT (SELECT crm.conversion_uplift_combine(p) FROM (SELECT crm.conversion_upli
      = (SELECT crm.conversion_uplift(treated, revenue > 20) FROM pc) AS conversion;
 SELECT (SELECT crm.rfm_thresholds_combine(p) FROM (SELECT crm.rfm_thresholds_partial(x, y, revenue, 4) p FROM pc GROUP BY shard) s)
      = (SELECT crm.rfm_thresholds(x, y, revenue, 4) FROM pc) AS rfm_thresholds;
+-- Partial states of 6,000+ rows whose measures repeat travel as (value, count) runs: the same cut points.
+SELECT (SELECT crm.rfm_thresholds_combine(p) FROM (SELECT crm.rfm_thresholds_partial(g % 365, g % 13, g * 0.37, 5) p
+                                                   FROM generate_series(1, 20000) g GROUP BY g % 3) s)
+     = (SELECT crm.rfm_thresholds(g % 365, g % 13, g * 0.37, 5) FROM generate_series(1, 20000) g) AS rfm_thresholds_runs,
+       length((SELECT crm.rfm_thresholds_partial(g % 365, g % 13, g * 0.37, 5) FROM generate_series(1, 20000) g))
+     < 20000 * 8 + 20000 AS runs_are_small;
 -- k-means sees the points in another order, and still gives the same model (a function of the rows).
 SELECT (crm.kmeans_info(m)).n_points, m::text = n::text AS kmeans
 FROM (SELECT crm.kmeans_fit_combine(p) m FROM (SELECT crm.kmeans_fit_partial(ARRAY[x, y], crm.kmeans_options(3, n_init => 4)) p FROM pc GROUP BY shard) s) a,

@@ -66,6 +66,16 @@ public:
         u64(inner.size());
         bytes_.insert(bytes_.end(), inner.begin(), inner.end());
     }
+    // A nested value written in place: begin_blob() reserves its length, end_blob() fills it in.
+    std::size_t begin_blob() {
+        const std::size_t at = bytes_.size();
+        u64(0);
+        return at;
+    }
+    void end_blob(std::size_t at) {
+        const std::uint64_t n = bytes_.size() - at - 8;
+        for (int i = 0; i < 8; ++i) bytes_[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+    }
     const std::vector<std::uint8_t>& bytes() const { return bytes_; }
     std::vector<std::uint8_t> take() { return std::move(bytes_); }
 
@@ -179,6 +189,20 @@ public:
             for (auto& v : out) v = f64();
         }
         return out;
+    }
+    // An array of doubles read straight into `out` (any vector type, e.g. a
+    // std::pmr::vector of the state it belongs to): one copy of the data.
+    template <class Vector>
+    void f64s_into(Vector& out) {
+        const std::uint64_t n = u64();
+        if (n > (size_ - pos_) / 8) fail("array length exceeds the data");
+        out.resize(static_cast<std::size_t>(n));
+        if constexpr (kLittleEndianHost) {
+            if (n > 0) std::memcpy(out.data(), data_ + pos_, 8 * static_cast<std::size_t>(n));
+            pos_ += 8 * static_cast<std::size_t>(n);
+        } else {
+            for (auto& v : out) v = f64();
+        }
     }
     std::string str() {
         const std::uint32_t n = u32();

@@ -12,6 +12,8 @@
 
 namespace crm {
 
+class ByteWriter;
+
 // Rejects bins outside 2..10 (22023).
 void check_rfm_bins(int bins);
 
@@ -72,7 +74,10 @@ public:
 
     // Portable versioned bytes for parallel aggregation.
     std::vector<std::uint8_t> serialize() const;
-    static RfmSample deserialize(const std::uint8_t* data, std::size_t size);
+    // serialize() written into an enclosing value: the same bytes as w.blob(serialize()), one copy fewer.
+    void serialize_into(ByteWriter& w) const;
+    static RfmSample deserialize(const std::uint8_t* data, std::size_t size,
+                                 std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
 private:
     std::pmr::vector<double> recency_;
@@ -93,7 +98,10 @@ struct RfmAccumulator {
     void add(int row_bins, double recency_days, double frequency, double monetary);
     void merge(const RfmAccumulator& other);
     std::vector<std::uint8_t> serialize() const;
-    static RfmAccumulator deserialize(const std::uint8_t* data, std::size_t size);
+    // The state's arrays are read straight into `memory` (the adapter passes
+    // the aggregate's), so a partial state from a parallel worker is copied once.
+    static RfmAccumulator deserialize(const std::uint8_t* data, std::size_t size,
+                                      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 };
 
 }  // namespace crm

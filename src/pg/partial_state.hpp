@@ -86,15 +86,24 @@ template <typename State>
 Datum deserialize_state(FunctionCallInfo fcinfo, const char* aggregate) {
     MemoryContext context = aggregate_context(fcinfo, aggregate);
     const ByteSpan bytes = bytea_arg(fcinfo, 0);
-    State decoded = State::deserialize(bytes.data, bytes.size);
     // In the current (per-input-tuple) context, as PostgreSQL expects of a
     // deserial function: the combine step copies it into the aggregate
     // context, and this copy goes with the tuple instead of staying for the
     // whole group.
     (void)context;
-    State* state = make_state<State>(CurrentMemoryContext);
-    *state = std::move(decoded);
-    PG_RETURN_POINTER(state);
+    if constexpr (std::is_invocable_r_v<State, decltype(&State::deserialize), const std::uint8_t*, std::size_t,
+                                        std::pmr::memory_resource*>) {
+        // A state that can read its arrays straight into the context's memory: one copy of the data.
+        auto* memory = make_in_context<ContextMemoryResource>(CurrentMemoryContext, CurrentMemoryContext);
+        State* state = make_in_context<State>(
+            CurrentMemoryContext, State::deserialize(bytes.data, bytes.size, static_cast<std::pmr::memory_resource*>(memory)));
+        PG_RETURN_POINTER(state);
+    } else {
+        State decoded = State::deserialize(bytes.data, bytes.size);
+        State* state = make_state<State>(CurrentMemoryContext);
+        *state = std::move(decoded);
+        PG_RETURN_POINTER(state);
+    }
 }
 
 template <typename State>

@@ -1,10 +1,12 @@
 // RFM scoring, the aggregate state's byte format, and the NTILE method.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "byte_io.hpp"
 #include "errors.hpp"
 #include "expect_error.hpp"
 #include "rfm.hpp"
@@ -102,8 +104,58 @@ TEST(RfmAccumulator, SerialisationRoundTrips) {
     EXPECT_EQ(b.sample.monetary(), a.sample.monetary());
     // Byte format is fixed: tag, version, then little-endian fields.
     EXPECT_EQ(bytes[0], 0x53);
-    EXPECT_EQ(bytes[1], 1);
+    EXPECT_EQ(bytes[1], 2);
     EXPECT_EQ(bytes[2], 4);
+}
+
+// Version 2 writes a measure that repeats its values as (value, count) runs: the merged sample has the same values (in another order), so the
+// same cut points; a measure of distinct values stays raw, in its order.
+TEST(RfmAccumulator, RepeatedValuesTravelAsRuns) {
+    crm::RfmAccumulator a;
+    for (int i = 0; i < 100000; ++i) a.add(5, (i * 7919) % 365, 1 + i % 12, i * 0.37);
+    const auto bytes = a.serialize();
+    EXPECT_LT(bytes.size(), 100000u * 8 + 20000);  // monetary raw (800 kB), recency and frequency as runs
+    const auto b = crm::RfmAccumulator::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(b.sample.monetary(), a.sample.monetary());
+    auto sorted = [](const std::pmr::vector<double>& v) {
+        std::vector<double> s(v.begin(), v.end());
+        std::sort(s.begin(), s.end());
+        return s;
+    };
+    EXPECT_EQ(sorted(b.sample.recency()), sorted(a.sample.recency()));
+    EXPECT_EQ(sorted(b.sample.frequency()), sorted(a.sample.frequency()));
+    const crm::RfmThresholds ta = a.sample.thresholds(5), tb = b.sample.thresholds(5);
+    EXPECT_EQ(ta.recency, tb.recency);
+    EXPECT_EQ(ta.frequency, tb.frequency);
+    EXPECT_EQ(ta.monetary, tb.monetary);
+    // Corrupted run counts are errors (22P03), or at worst an allocation that
+    // fails cleanly (53200 in the database), never a crash.
+    for (std::size_t at = 14 + 3; at < 14 + 3 + 40; ++at) {
+        auto bad = bytes;
+        bad[at] ^= 0xFF;
+        try {
+            (void)crm::RfmAccumulator::deserialize(bad.data(), bad.size());
+        } catch (const crm::Error& e) {
+            EXPECT_EQ(e.kind(), crm::ErrorKind::InvalidBinary);
+        } catch (const std::bad_alloc&) {
+        }
+    }
+}
+
+// States written by 0.1.0 (version 1: three raw arrays) still read.
+TEST(RfmAccumulator, ReadsVersionOneStates) {
+    crm::ByteWriter inner(0x52, 1);  // tags::rfm_sample, version 1
+    inner.f64s(std::vector<double>{3, 1});
+    inner.f64s(std::vector<double>{2, 5});
+    inner.f64s(std::vector<double>{10, 20});
+    crm::ByteWriter outer(0x53, 1);
+    outer.u32(5);
+    outer.blob(inner.take());
+    const auto bytes = outer.take();
+    const auto b = crm::RfmAccumulator::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(b.bins, 5);
+    EXPECT_EQ(std::vector<double>(b.sample.recency().begin(), b.sample.recency().end()), (std::vector<double>{3, 1}));
+    EXPECT_EQ(std::vector<double>(b.sample.monetary().begin(), b.sample.monetary().end()), (std::vector<double>{10, 20}));
 }
 
 TEST(RfmAccumulator, CorruptBytesAreErrorsNotCrashes) {
@@ -131,6 +183,28 @@ TEST(RfmAccumulator, MergeChecksBins) {
     empty.merge(a);
     EXPECT_EQ(empty.bins, 5);
     EXPECT_EQ(empty.sample.size(), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// The accumulator writes its sample in place; the bytes must stay those of a
+// nested blob (u64 length, then the sample's own serialisation), so states
+// from other builds and shards still read.
+TEST(Rfm, AccumulatorNestsTheSampleBytesAsABlob) {
+    crm::RfmAccumulator acc;
+    for (int i = 0; i < 100; ++i) acc.add(5, i, i % 7, i * 1.5);
+    const std::vector<std::uint8_t> bytes = acc.serialize();
+    const std::vector<std::uint8_t> inner = acc.sample.serialize();
+    ASSERT_EQ(bytes.size(), 14 + inner.size());
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(bytes[6 + i]) << (8 * i);
+    EXPECT_EQ(length, inner.size());
+    EXPECT_TRUE(std::equal(inner.begin(), inner.end(), bytes.begin() + 14));
+    const crm::RfmAccumulator back = crm::RfmAccumulator::deserialize(bytes.data(), bytes.size());
+    EXPECT_EQ(back.bins, 5);
+    EXPECT_EQ(back.sample.monetary(), acc.sample.monetary());
 }
 
 }  // namespace
