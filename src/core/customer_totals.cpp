@@ -21,7 +21,6 @@ void CustomerTotals::add_batch(const std::int64_t* keys, const std::int64_t* tim
         bool added;
         const std::uint32_t i = index_.find_or_add(keys[r], &added);
         if (added) {
-            keys_.push_back(keys[r]);
             last_.push_back(times[r]);
             count_.push_back(1);
             sum_.push_back(amounts[r]);
@@ -34,24 +33,27 @@ void CustomerTotals::add_batch(const std::int64_t* keys, const std::int64_t* tim
 }
 
 void CustomerTotals::sort_by_key() {
-    std::vector<std::uint32_t> order(keys_.size());
+    std::vector<std::int64_t> keys = index_.keys();
+    std::vector<std::uint32_t> order(keys.size());
     std::iota(order.begin(), order.end(), 0U);
-    std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) { return keys_[a] < keys_[b]; });
+    std::sort(order.begin(), order.end(), [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
     const auto permute = [&order](auto& v) {
         std::remove_reference_t<decltype(v)> sorted(v.size());
         for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = v[order[i]];
         v.swap(sorted);
     };
-    permute(keys_);
+    permute(keys);
     permute(last_);
     permute(count_);
     permute(sum_);
+    sorted_keys_.swap(keys);
     index_ = FlatIndex<std::int64_t, Int64KeyHash>();
     sealed_ = true;
 }
 
 std::size_t CustomerTotals::memory_bytes() const {
-    return index_.memory_bytes() + keys_.capacity() * (sizeof(std::int64_t) * 3 + sizeof(double));
+    return index_.memory_bytes() + sorted_keys_.capacity() * sizeof(std::int64_t) +
+           last_.capacity() * (sizeof(std::int64_t) * 2 + sizeof(double));
 }
 
 }  // namespace crm

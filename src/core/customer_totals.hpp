@@ -23,9 +23,9 @@ public:
     // SQL aggregate would), so a customer's sum does not depend on batching.
     void add_batch(const std::int64_t* keys, const std::int64_t* times, const double* amounts, std::size_t n);
 
-    std::size_t size() const { return keys_.size(); }
+    std::size_t size() const { return last_.size(); }
     // Customers in the order they were first seen, or in key order after sort_by_key().
-    const std::vector<std::int64_t>& keys() const { return keys_; }
+    const std::vector<std::int64_t>& keys() const { return sealed_ ? sorted_keys_ : index_.keys(); }
     const std::vector<std::int64_t>& last_times() const { return last_; }
     const std::vector<std::int64_t>& counts() const { return count_; }
     const std::vector<double>& sums() const { return sum_; }
@@ -37,9 +37,9 @@ public:
     std::size_t memory_bytes() const;
 
 private:
-    FlatIndex<std::int64_t, Int64KeyHash> index_;
+    FlatIndex<std::int64_t, Int64KeyHash> index_;  // the keys, numbered in first-seen order
     bool sealed_ = false;
-    std::vector<std::int64_t> keys_;
+    std::vector<std::int64_t> sorted_keys_;         // after sort_by_key
     std::vector<std::int64_t> last_;
     std::vector<std::int64_t> count_;
     std::vector<double> sum_;
