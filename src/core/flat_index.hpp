@@ -14,12 +14,9 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "hash_mix.hpp"
 
 namespace crm {
-
-// Fibonacci hashing: the high bits of x * 2^64/phi spread consecutive and
-// strided ids evenly.
-inline std::uint64_t fibonacci_mix(std::uint64_t x) { return x * 0x9E3779B97F4A7C15ULL; }
 
 // Hashes give 64 bits that FlatIndex mixes once more; an integer key is its own.
 struct Int64KeyHash {

@@ -5,16 +5,12 @@
 #include <cstdint>
 #include <random>
 
+#include "hash_mix.hpp"
+
 namespace crm {
 namespace kmeans_detail {
 
-// SplitMix64 finaliser: a bijective 64-bit mixer (Steele, Lea & Flood 2014).
-inline std::uint64_t mix64(std::uint64_t z) {
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+using crm::mix64;  // hash_mix.hpp
 
 // Uniform integer in [0, bound) from a 64-bit generator. Rejection of the
 // 2^64 mod bound lowest outputs keeps it exactly uniform, and unlike

@@ -9,6 +9,7 @@
 #include "byte_io.hpp"
 #include "errors.hpp"
 #include "flat_index.hpp"
+#include "hash_mix.hpp"
 #include "interrupts.hpp"
 #include "quantile.hpp"
 
@@ -146,10 +147,7 @@ bool worth_runs(const std::pmr::vector<double>& v) {
     if (v.size() < 4 * kRegisters) return false;
     std::array<std::uint8_t, kRegisters> registers{};
     for (const double x : v) {
-        std::uint64_t h = bits_of(x) + 0x9E3779B97F4A7C15ULL;  // splitmix64 finaliser
-        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-        h ^= h >> 31;
+        const std::uint64_t h = mix64(bits_of(x));
         const std::size_t reg = static_cast<std::size_t>(h >> (64 - kBits));
         const std::uint64_t rest = (h << kBits) | (std::uint64_t{1} << (kBits - 1));  // never all zero
         const auto rank = static_cast<std::uint8_t>(__builtin_clzll(rest) + 1);
