@@ -15,7 +15,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out, in this order.
-REGRESS = setup rfm rfm_composable weighted_score campaign cold_chain kmeans cf reco factors clv baskets kpis trees profile partial_combine bridge
+REGRESS = setup rfm rfm_composable quantile_approx weighted_score campaign cold_chain kmeans cf reco factors clv baskets kpis trees profile partial_combine bridge
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config

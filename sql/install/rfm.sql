@@ -213,3 +213,159 @@ CREATE AGGREGATE crm.rfm_thresholds_combine(partial_state bytea) (
     FINALFUNC = crm._rfm_thresholds_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm.rfm_thresholds_combine(bytea) IS
 'Combines states from crm.rfm_thresholds_partial (for example one per shard) into the result of crm.rfm_thresholds. NULL states are skipped.';
+
+-------------------------------------------------------------------------------
+-- Approximate quantiles: mergeable KLL sketches (see rfm.md, scaling.md)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION crm._rfm_thresholds_approx_transfn(internal, double precision, double precision, double precision, integer)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_transfn(internal, double precision, double precision, double precision, integer)
+IS 'Transition function of crm.rfm_thresholds_approx (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_transfn(internal, double precision, double precision, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_transfn(internal, double precision, double precision, double precision)
+IS 'Transition function of crm.rfm_thresholds_approx with 5 bins (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_combine(internal, internal)
+IS 'Combine function of crm.rfm_thresholds_approx: merges two sketches (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_serial(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_serial(internal)
+IS 'Serialises the crm.rfm_thresholds_approx state to a versioned, portable byte format (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_deserial(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_deserial(bytea, internal)
+IS 'Reads a serialised crm.rfm_thresholds_approx state (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_final(internal)
+RETURNS crm.rfm_thresholds AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_final(internal)
+IS 'Final function of crm.rfm_thresholds_approx: the cut points from the sketches (internal).';
+
+CREATE FUNCTION crm._rfm_thresholds_approx_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_rfm_thresholds_approx_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._rfm_thresholds_approx_merge_bytea(internal, bytea)
+IS 'Merges a serialised crm.rfm_thresholds_approx partial state (internal).';
+
+CREATE AGGREGATE crm.rfm_thresholds_approx(recency_days double precision, frequency double precision,
+                                           monetary double precision, bins integer) (
+    SFUNC = crm._rfm_thresholds_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_approx_combine, SERIALFUNC = crm._rfm_thresholds_approx_serial,
+    DESERIALFUNC = crm._rfm_thresholds_approx_deserial, FINALFUNC = crm._rfm_thresholds_approx_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_approx(double precision, double precision, double precision, integer) IS
+'Approximate crm.rfm_thresholds in a fixed few kilobytes: each cut point''s rank is within 1.65% of the number of '
+'customers of its target (99% confidence; KLL sketch, k = 200), exact up to 200 customers. Same NULL rules '
+'and bins (2..10) as crm.rfm_thresholds; parallel workers merge sketches instead of shipping every value.';
+
+CREATE AGGREGATE crm.rfm_thresholds_approx(recency_days double precision, frequency double precision,
+                                           monetary double precision) (
+    SFUNC = crm._rfm_thresholds_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_approx_combine, SERIALFUNC = crm._rfm_thresholds_approx_serial,
+    DESERIALFUNC = crm._rfm_thresholds_approx_deserial, FINALFUNC = crm._rfm_thresholds_approx_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_approx(double precision, double precision, double precision) IS
+'Approximate crm.rfm_thresholds with 5 bins. See crm.rfm_thresholds_approx(float8, float8, float8, integer).';
+
+CREATE AGGREGATE crm.rfm_thresholds_approx_partial(recency_days double precision, frequency double precision,
+                                                   monetary double precision, bins integer) (
+    SFUNC = crm._rfm_thresholds_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_approx_combine, SERIALFUNC = crm._rfm_thresholds_approx_serial,
+    DESERIALFUNC = crm._rfm_thresholds_approx_deserial, FINALFUNC = crm._rfm_thresholds_approx_serial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_approx_partial(double precision, double precision, double precision, integer) IS
+'The sketches of crm.rfm_thresholds_approx as portable, versioned bytes (a few kilobytes), to combine elsewhere with '
+'crm.rfm_thresholds_approx_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.rfm_thresholds_approx_partial(recency_days double precision, frequency double precision,
+                                                   monetary double precision) (
+    SFUNC = crm._rfm_thresholds_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_approx_combine, SERIALFUNC = crm._rfm_thresholds_approx_serial,
+    DESERIALFUNC = crm._rfm_thresholds_approx_deserial, FINALFUNC = crm._rfm_thresholds_approx_serial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_approx_partial(double precision, double precision, double precision) IS
+'crm.rfm_thresholds_approx_partial with 5 bins.';
+
+CREATE AGGREGATE crm.rfm_thresholds_approx_combine(partial_state bytea) (
+    SFUNC = crm._rfm_thresholds_approx_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._rfm_thresholds_approx_combine, SERIALFUNC = crm._rfm_thresholds_approx_serial,
+    DESERIALFUNC = crm._rfm_thresholds_approx_deserial, FINALFUNC = crm._rfm_thresholds_approx_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.rfm_thresholds_approx_combine(bytea) IS
+'Merges states from crm.rfm_thresholds_approx_partial (for example one per shard) into approximate cut points '
+'with the same error bound. NULL states are skipped.';
+
+CREATE FUNCTION crm._quantile_approx_transfn(internal, double precision, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_quantile_approx_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._quantile_approx_transfn(internal, double precision, double precision)
+IS 'Transition function of crm.quantile_approx (internal).';
+
+CREATE FUNCTION crm._quantile_approx_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_quantile_approx_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._quantile_approx_combine(internal, internal)
+IS 'Combine function of crm.quantile_approx: merges two sketches (internal).';
+
+CREATE FUNCTION crm._quantile_approx_serial(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'crm_quantile_approx_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._quantile_approx_serial(internal)
+IS 'Serialises the crm.quantile_approx state to a versioned, portable byte format (internal).';
+
+CREATE FUNCTION crm._quantile_approx_deserial(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_quantile_approx_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm._quantile_approx_deserial(bytea, internal)
+IS 'Reads a serialised crm.quantile_approx state (internal).';
+
+CREATE FUNCTION crm._quantile_approx_final(internal)
+RETURNS double precision AS 'MODULE_PATHNAME', 'crm_quantile_approx_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._quantile_approx_final(internal)
+IS 'Final function of crm.quantile_approx (internal).';
+
+CREATE FUNCTION crm._quantile_approx_merge_bytea(internal, bytea) RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_quantile_approx_merge_bytea' LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._quantile_approx_merge_bytea(internal, bytea)
+IS 'Merges a serialised crm.quantile_approx partial state (internal).';
+
+CREATE AGGREGATE crm.quantile_approx(value double precision, fraction double precision) (
+    SFUNC = crm._quantile_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._quantile_approx_combine, SERIALFUNC = crm._quantile_approx_serial,
+    DESERIALFUNC = crm._quantile_approx_deserial, FINALFUNC = crm._quantile_approx_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.quantile_approx(double precision, double precision) IS
+'Approximate percentile_cont(fraction) of value in a fixed few kilobytes, parallel and mergeable: the result''s '
+'rank is within 1.65% of the row count of its target (99% confidence; KLL sketch, k = 200), exact up to 200 '
+'values. NULL values are skipped; NULL over no values. fraction (0..1) must be the same on every row.';
+
+CREATE AGGREGATE crm.quantile_approx_partial(value double precision, fraction double precision) (
+    SFUNC = crm._quantile_approx_transfn, STYPE = internal,
+    COMBINEFUNC = crm._quantile_approx_combine, SERIALFUNC = crm._quantile_approx_serial,
+    DESERIALFUNC = crm._quantile_approx_deserial, FINALFUNC = crm._quantile_approx_serial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.quantile_approx_partial(double precision, double precision) IS
+'The sketch of crm.quantile_approx as portable, versioned bytes, to combine elsewhere with '
+'crm.quantile_approx_combine (scale-out over shards).';
+
+CREATE AGGREGATE crm.quantile_approx_combine(partial_state bytea) (
+    SFUNC = crm._quantile_approx_merge_bytea, STYPE = internal,
+    COMBINEFUNC = crm._quantile_approx_combine, SERIALFUNC = crm._quantile_approx_serial,
+    DESERIALFUNC = crm._quantile_approx_deserial, FINALFUNC = crm._quantile_approx_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.quantile_approx_combine(bytea) IS
+'Merges states from crm.quantile_approx_partial (for example one per shard) into the approximate quantile. NULL '
+'states are skipped.';

@@ -105,6 +105,8 @@ constexpr std::uint8_t tree_rows = 0x58;        // 'X'
 constexpr std::uint8_t tree_fit_state = 0x59;   // 'Y'
 constexpr std::uint8_t binary_metrics_state = 0x41;  // 'A' (AUC)
 constexpr std::uint8_t factor_model = 0x46;     // 'F' (ALS / SVD)
+constexpr std::uint8_t rfm_sketch_state = 0x48; // 'H' (approximate RFM cut points)
+constexpr std::uint8_t quantile_sketch_state = 0x4A; // 'J'
 }
 
 // The name of a known tag's value, or nullptr.
@@ -131,6 +133,8 @@ inline const char* tag_name(std::uint8_t tag) {
         case tags::tree_fit_state: return "crm.tree_fit partial state";
         case tags::binary_metrics_state: return "crm.binary_metrics partial state";
         case tags::factor_model: return "latent-factor model";
+        case tags::rfm_sketch_state: return "crm.rfm_thresholds_approx partial state";
+        case tags::quantile_sketch_state: return "crm.quantile_approx partial state";
         default: return nullptr;
     }
 }

@@ -8,12 +8,12 @@
 
 namespace crm {
 
-namespace {
-// numpy's _lerp: exact at both ends and monotone in t.
-double lerp(double a, double b, double t) {
+double lerp_numpy(double a, double b, double t) {
     const double diff = b - a;
     return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
+
+namespace {
 
 // The two order statistics (0-based ranks lo <= hi) type 7 interpolates
 // between for quantile p of n values, and the weight of the upper one.
@@ -34,7 +34,7 @@ double quantile_type7(const std::vector<double>& sorted, double p) {
     if (sorted.empty()) throw_invalid("quantile of an empty set");
     if (!(p >= 0.0 && p <= 1.0)) throw_invalid("quantile probability must be between 0 and 1");
     const Type7Position at = type7_position(sorted.size(), p);
-    return lerp(sorted[at.lo], sorted[at.hi], at.t);
+    return lerp_numpy(sorted[at.lo], sorted[at.hi], at.t);
 }
 
 std::vector<double> quantile_cut_points(std::vector<double> values, int bins) {
@@ -65,7 +65,7 @@ std::vector<double> quantile_cut_points(std::vector<double> values, int bins) {
     }
     std::vector<double> cuts;
     cuts.reserve(static_cast<std::size_t>(bins - 1));
-    for (const Type7Position& a : at) cuts.push_back(lerp(values[a.lo], values[a.hi], a.t));
+    for (const Type7Position& a : at) cuts.push_back(lerp_numpy(values[a.lo], values[a.hi], a.t));
     return cuts;
 }
 

@@ -11,6 +11,9 @@ namespace crm {
 // 'linear'). Interpolates the way numpy does, so results agree to the bit.
 double quantile_type7(const std::vector<double>& sorted, double p);
 
+// numpy's _lerp(a, b, t): exact at both ends and monotone in t.
+double lerp_numpy(double a, double b, double t);
+
 // The bins - 1 cut points at the quantiles 1/bins, 2/bins, ... of the values
 // (any order; they are sorted internally). values must be non-empty.
 std::vector<double> quantile_cut_points(std::vector<double> values, int bins);

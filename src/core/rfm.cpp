@@ -256,23 +256,25 @@ RfmSample RfmSample::deserialize(const std::uint8_t* data, std::size_t size, std
     return s;
 }
 
-void RfmAccumulator::add(int row_bins, double recency_days, double frequency, double monetary) {
-    if (bins == 0) {
-        check_rfm_bins(row_bins);
-        bins = row_bins;
-    } else if (row_bins != bins) {
-        throw_invalid("bins must be the same on every row, got " + std::to_string(bins) + " and " +
-                      std::to_string(row_bins));
+int agree_on_bins(int current, int incoming) {
+    if (current == 0) {
+        check_rfm_bins(incoming);
+        return incoming;
     }
+    if (incoming != current)
+        throw_invalid("bins must be the same on every row, got " + std::to_string(current) + " and " +
+                      std::to_string(incoming));
+    return current;
+}
+
+void RfmAccumulator::add(int row_bins, double recency_days, double frequency, double monetary) {
+    bins = agree_on_bins(bins, row_bins);
     sample.add(recency_days, frequency, monetary);
 }
 
 void RfmAccumulator::merge(const RfmAccumulator& other) {
     if (other.bins == 0) return;
-    if (bins == 0) bins = other.bins;
-    if (bins != other.bins)
-        throw_invalid("bins must be the same on every row, got " + std::to_string(bins) + " and " +
-                      std::to_string(other.bins));
+    bins = agree_on_bins(bins, other.bins);
     sample.merge(other.sample);
 }
 

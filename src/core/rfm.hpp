@@ -17,6 +17,12 @@ class ByteWriter;
 // Rejects bins outside 2..10 (22023).
 void check_rfm_bins(int bins);
 
+// The bin count an aggregate state keeps: `incoming` (checked by
+// check_rfm_bins) when the state has none yet (current == 0), else `current`,
+// which `incoming` must equal (InvalidParameter: "bins must be the same on
+// every row"). Callers skip empty states (bins 0) before merging.
+int agree_on_bins(int current, int incoming);
+
 // Cut points that turn R, F and M values into scores: bins - 1 per measure.
 struct RfmThresholds {
     int bins = 5;

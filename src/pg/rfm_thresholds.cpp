@@ -20,6 +20,7 @@
 #include "datum_convert.hpp"
 #include "fn_cache.hpp"
 #include "partial_state.hpp"
+#include "rfm_thresholds_row.hpp"
 #include "segment_map_arg.hpp"
 
 namespace {
@@ -129,11 +130,7 @@ CRM_FUNCTION(crm_rfm_thresholds_deserial) {
 CRM_FUNCTION(crm_rfm_thresholds_final) {
     const RfmAccumulator* state = crm::pg::state_arg<RfmAccumulator>(fcinfo, 0);
     if (state == nullptr || state->sample.size() == 0) PG_RETURN_NULL();
-    const crm::RfmThresholds t = state->sample.thresholds(state->bins);
-    const TupleDesc desc = crm::pg::result_tupdesc(fcinfo);
-    return crm::pg::make_row(desc, {Int32GetDatum(t.bins), Int64GetDatum(t.customers),
-                                    crm::pg::float8_array_datum(t.recency), crm::pg::float8_array_datum(t.frequency),
-                                    crm::pg::float8_array_datum(t.monetary)});
+    return crm::pg::rfm_thresholds_row(fcinfo, state->sample.thresholds(state->bins));
 }
 
 // crm.rfm_score(thresholds, recency, frequency, monetary, segment_map)
