@@ -93,6 +93,14 @@ FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', upper_limit => 
 SELECT shipment, status FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 8,
                                                    as_of => '2025-03-01 11:00') ORDER BY shipment;
 
+-- Integer keys are grouped as they are, other keys by their text: the same rows either way.
+CREATE TABLE readings_by_text AS SELECT shipment::text AS shipment, ts, temp FROM readings;
+SELECT (SELECT array_agg(a ORDER BY a.shipment)::text FROM crm.cold_chain_alerts('readings', 'shipment', 'ts', 'temp', 8,
+                                                                                as_of => '2025-03-01 11:00') a)
+     = (SELECT array_agg(a ORDER BY a.shipment)::text FROM crm.cold_chain_alerts('readings_by_text', 'shipment', 'ts', 'temp', 8,
+                                                                                as_of => '2025-03-01 11:00') a)
+       AS int_and_text_keys_agree;
+
 -- Parallel: Partial Aggregate under Gather; same fit as serial.
 CREATE TABLE many AS
 SELECT s AS shipment, timestamptz '2025-01-01' + m * interval '1 minute' AS ts,

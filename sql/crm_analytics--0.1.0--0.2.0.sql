@@ -2579,3 +2579,78 @@ CREATE AGGREGATE crm.quantile_approx_combine(partial_state bytea) (
 COMMENT ON AGGREGATE crm.quantile_approx_combine(bytea) IS
 'Merges states from crm.quantile_approx_partial (for example one per shard) into the approximate quantile. NULL '
 'states are skipped.';
+
+-- crm.cold_chain_alerts groups integer and uuid shipment keys as they are (text once per shipment).
+CREATE OR REPLACE FUNCTION crm.cold_chain_alerts(
+    readings regclass,
+    shipment_col name,
+    ts_col name,
+    temp_col name,
+    upper_limit double precision,
+    horizon interval DEFAULT '2 hours',
+    lower_limit double precision DEFAULT NULL,
+    as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (
+    shipment text,
+    n_readings bigint,
+    last_reading_at timestamptz,
+    last_temperature double precision,
+    status text,
+    predicted_breach_at timestamptz,
+    time_above_upper interval,
+    time_below_lower interval,
+    mean_kinetic_temperature double precision,
+    model crm.temp_model)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    group_as_is boolean;
+BEGIN
+    IF readings IS NULL OR shipment_col IS NULL OR ts_col IS NULL OR temp_col IS NULL OR horizon IS NULL
+       OR as_of IS NULL THEN
+        RAISE EXCEPTION 'cold_chain_alerts: readings, the column names, horizon and as_of must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    PERFORM crm._require_relation(readings, 'cold_chain_alerts', 'readings');
+    IF NOT isfinite(as_of) OR NOT isfinite(horizon) THEN
+        RAISE EXCEPTION 'cold_chain_alerts: as_of and horizon must be finite' USING ERRCODE = '22023';
+    END IF;
+    IF upper_limit IS NULL AND lower_limit IS NULL THEN
+        RAISE EXCEPTION 'cold_chain_alerts: give upper_limit, lower_limit or both' USING ERRCODE = '22004';
+    END IF;
+    IF upper_limit = 'NaN' OR upper_limit IN ('Infinity', '-Infinity') OR lower_limit = 'NaN'
+       OR lower_limit IN ('Infinity', '-Infinity') THEN
+        RAISE EXCEPTION 'cold_chain_alerts: limits must be finite numbers' USING ERRCODE = '22023';
+    END IF;
+    IF lower_limit >= upper_limit THEN
+        RAISE EXCEPTION 'cold_chain_alerts: lower_limit (%) must be below upper_limit (%)', lower_limit, upper_limit
+            USING ERRCODE = '22023';
+    END IF;
+    IF horizon < interval '0' THEN
+        RAISE EXCEPTION 'cold_chain_alerts: horizon must not be negative' USING ERRCODE = '22023';
+    END IF;
+    -- Integer and uuid keys are grouped as they are (two are equal exactly when their texts are) and
+    -- turned into text once per shipment; keys of other types are grouped by their text.
+    SELECT a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype,
+                          'pg_catalog.int8'::pg_catalog.regtype, 'pg_catalog.uuid'::pg_catalog.regtype)
+      INTO group_as_is
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = readings AND a.attname = shipment_col AND a.attnum > 0 AND NOT a.attisdropped;
+    -- Identifiers are quoted (%I); regclass prints a quoted, qualified name.
+    RETURN QUERY EXECUTE format($q$
+        SELECT g.k::text, (g.s).readings, (g.s).last_reading_at, (g.s).last_temperature, (g.s).status,
+               (g.s).predicted_breach_at, (g.s).time_above_upper, (g.s).time_below_lower,
+               (g.s).mean_kinetic_temperature, (g.s).model
+        FROM (SELECT %1$I%5$s AS k,
+                     crm._cold_chain_status(%2$I::timestamptz, %3$I::double precision, $1, $2, $3, $4) AS s
+              FROM %4$s WHERE %2$I <= $5 GROUP BY 1) g
+        WHERE (g.s).readings IS NOT NULL
+        ORDER BY CASE (g.s).status WHEN 'breached' THEN 0 WHEN 'will breach within horizon' THEN 1
+                                   WHEN 'insufficient data' THEN 2 ELSE 3 END,
+                 (g.s).predicted_breach_at NULLS LAST, g.k::text $q$,
+        shipment_col, ts_col, temp_col, readings, CASE WHEN group_as_is THEN '' ELSE '::text' END)
+    USING upper_limit, lower_limit, extract(epoch FROM horizon)::double precision,
+          extract(epoch FROM as_of - timestamptz '2000-01-01 00:00:00+00')::double precision, as_of;
+END
+$$;

@@ -211,6 +211,8 @@ RETURNS TABLE (
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    group_as_is boolean;
 BEGIN
     IF readings IS NULL OR shipment_col IS NULL OR ts_col IS NULL OR temp_col IS NULL OR horizon IS NULL
        OR as_of IS NULL THEN
@@ -235,19 +237,26 @@ BEGIN
     IF horizon < interval '0' THEN
         RAISE EXCEPTION 'cold_chain_alerts: horizon must not be negative' USING ERRCODE = '22023';
     END IF;
+    -- Integer and uuid keys are grouped as they are (two are equal exactly when their texts are) and
+    -- turned into text once per shipment; keys of other types are grouped by their text.
+    SELECT a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype,
+                          'pg_catalog.int8'::pg_catalog.regtype, 'pg_catalog.uuid'::pg_catalog.regtype)
+      INTO group_as_is
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = readings AND a.attname = shipment_col AND a.attnum > 0 AND NOT a.attisdropped;
     -- Identifiers are quoted (%I); regclass prints a quoted, qualified name.
     RETURN QUERY EXECUTE format($q$
-        SELECT g.shipment, (g.s).readings, (g.s).last_reading_at, (g.s).last_temperature, (g.s).status,
+        SELECT g.k::text, (g.s).readings, (g.s).last_reading_at, (g.s).last_temperature, (g.s).status,
                (g.s).predicted_breach_at, (g.s).time_above_upper, (g.s).time_below_lower,
                (g.s).mean_kinetic_temperature, (g.s).model
-        FROM (SELECT %1$I::text AS shipment,
+        FROM (SELECT %1$I%5$s AS k,
                      crm._cold_chain_status(%2$I::timestamptz, %3$I::double precision, $1, $2, $3, $4) AS s
               FROM %4$s WHERE %2$I <= $5 GROUP BY 1) g
         WHERE (g.s).readings IS NOT NULL
         ORDER BY CASE (g.s).status WHEN 'breached' THEN 0 WHEN 'will breach within horizon' THEN 1
                                    WHEN 'insufficient data' THEN 2 ELSE 3 END,
-                 (g.s).predicted_breach_at NULLS LAST, g.shipment $q$,
-        shipment_col, ts_col, temp_col, readings)
+                 (g.s).predicted_breach_at NULLS LAST, g.k::text $q$,
+        shipment_col, ts_col, temp_col, readings, CASE WHEN group_as_is THEN '' ELSE '::text' END)
     USING upper_limit, lower_limit, extract(epoch FROM horizon)::double precision,
           extract(epoch FROM as_of - timestamptz '2000-01-01 00:00:00+00')::double precision, as_of;
 END

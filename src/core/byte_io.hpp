@@ -57,6 +57,24 @@ public:
             for (std::size_t i = 0; i < n; ++i) f64(values[i]);
         }
     }
+    // n doubles, the i-th get(i): an array written from any layout (e.g. one
+    // field of an array of structs) without a contiguous copy first.
+    template <class Get>
+    void f64s_of(std::size_t n, Get get) {
+        u64(n);
+        std::size_t at = bytes_.size();
+        bytes_.resize(at + 8 * n);
+        for (std::size_t i = 0; i < n; ++i, at += 8) {
+            const double v = get(i);
+            std::uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            if constexpr (kLittleEndianHost) {
+                std::memcpy(bytes_.data() + at, &bits, 8);
+            } else {
+                for (int b = 0; b < 8; ++b) bytes_[at + static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(bits >> (8 * b));
+            }
+        }
+    }
     void str(const std::string& s) {
         u32(static_cast<std::uint32_t>(s.size()));
         bytes_.insert(bytes_.end(), s.begin(), s.end());
@@ -207,6 +225,35 @@ public:
         } else {
             for (auto& v : out) v = f64();
         }
+    }
+    // A bounds-checked view of an array of doubles in the data, read element
+    // by element where it is used (no copy of the whole array).
+    class F64Array {
+    public:
+        F64Array(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
+        std::size_t size() const { return n_; }
+        double operator[](std::size_t i) const {
+            std::uint64_t bits = 0;
+            if constexpr (kLittleEndianHost) {
+                std::memcpy(&bits, p_ + 8 * i, 8);
+            } else {
+                for (int b = 0; b < 8; ++b) bits |= static_cast<std::uint64_t>(p_[8 * i + static_cast<std::size_t>(b)]) << (8 * b);
+            }
+            double v;
+            std::memcpy(&v, &bits, sizeof v);
+            return v;
+        }
+
+    private:
+        const std::uint8_t* p_;
+        std::size_t n_;
+    };
+    F64Array f64_array() {
+        const std::uint64_t n = u64();
+        if (n > (size_ - pos_) / 8) fail("array length exceeds the data");
+        const F64Array view(data_ + pos_, static_cast<std::size_t>(n));
+        pos_ += 8 * static_cast<std::size_t>(n);
+        return view;
     }
     std::string str() {
         const std::uint32_t n = u32();

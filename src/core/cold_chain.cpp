@@ -23,10 +23,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kGasConstant = 8.314462618;  // J/(mol K), CODATA 2018 (exact SI value, truncated)
 constexpr double kZeroCelsius = 273.15;       // K
 
-void check_finite(double v, const char* what) {
-    if (!std::isfinite(v))
-        throw_invalid(std::string(what) + " must be a finite number, got " +
-                      (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")));
+[[noreturn]] __attribute__((noinline, cold)) void throw_not_finite(double v, const char* what) {
+    throw_invalid(std::string(what) + " must be a finite number, got " +
+                  (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")));
+}
+
+// Inlined where readings are added (every row of an aggregate); the error is out of line.
+inline void check_finite(double v, const char* what) {
+    if (__builtin_expect(!std::isfinite(v), 0)) throw_not_finite(v, what);
 }
 
 void check_reading(const Reading& r) {
@@ -60,15 +64,18 @@ double run_mean(std::vector<Reading>::const_iterator first, std::vector<Reading>
 }
 
 // Time order, ties by temperature: one total order whatever the input order.
-bool reading_before(const Reading& a, const Reading& b) {
-    return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
-}
+// A function object, so that sorts and merges inline the comparison.
+struct ReadingBefore {
+    bool operator()(const Reading& a, const Reading& b) const {
+        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+    }
+};
 
 // Sorts by time and averages readings sharing a time. Ordering ties by
 // temperature fixes the summation order, so the averages (to the bit) do not
 // depend on the order rows arrived or partial aggregates were merged in.
 std::vector<Reading> deduplicate(std::vector<Reading> readings) {
-    const auto before = reading_before;
+    const ReadingBefore before;
     // Readings usually arrive as a few runs in time order (a scan of a logger's
     // rows, started mid-table by a synchronised scan or split between parallel
     // workers): merging the runs is then cheaper than sorting. Either way the
@@ -89,6 +96,10 @@ std::vector<Reading> deduplicate(std::vector<Reading> readings) {
         }
     }
     check_interrupts();
+    // Usually no two readings share a time: nothing to average.
+    bool unique = true;
+    for (std::size_t i = 1; i < readings.size() && unique; ++i) unique = readings[i].t != readings[i - 1].t;
+    if (unique) return readings;
     std::vector<Reading> out;
     out.reserve(readings.size());
     InterruptTicker ticker;
@@ -570,9 +581,15 @@ CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> know
         fit.t0 = p[0];
         fit.ambient = known_ambient ? *known_ambient : p[1];
         fit.tau = tau_of(known_ambient ? p[1] : p[2], s.span);
+        // Residuals summed directly (not from the profile's expanded sums,
+        // which cancel when the temperatures sit far from zero). The decay
+        // factors' relative error (below 1e-14) moves a residual by less
+        // than 1e-13 of the temperature change.
         double ss = 0.0;
+        if (std::isfinite(fit.tau) && fit.tau > 0.0) decay_factors(s, fit.tau, factors);
         for (std::size_t i = 0; i < s.x.size(); ++i) {
-            const double d = fit.t0 + (fit.ambient - fit.t0) * one_minus_exp(s.x[i] / fit.tau) - s.y[i];
+            const double decayed = std::isfinite(fit.tau) && fit.tau > 0.0 ? factors[i] : std::exp(-s.x[i] / fit.tau);
+            const double d = fit.ambient + (fit.t0 - fit.ambient) * decayed - s.y[i];
             ss += d * d;
         }
         fit.rmse = std::sqrt(ss / static_cast<double>(s.x.size()));
@@ -631,69 +648,151 @@ std::optional<double> breach_time(const CoolingFit& fit, double limit, std::opti
     return std::max(t, t_from);  // rounding must not put the crossing before `from`
 }
 
+ReadingSeries::ReadingSeries(const ReadingSeries& other) : ReadingSeries() { merge(other); }
+
+ReadingSeries::ReadingSeries(ReadingSeries&& other) noexcept
+    : memory_(other.memory_),
+      blocks_(std::move(other.blocks_)),
+      tail_(other.tail_),
+      tail_end_(other.tail_end_),
+      size_(other.size_),
+      first_capacity_(other.first_capacity_),
+      capacity_readings_(other.capacity_readings_) {
+    other.blocks_.clear();
+    other.tail_ = other.tail_end_ = nullptr;
+    other.size_ = other.first_capacity_ = other.capacity_readings_ = 0;
+}
+
+ReadingSeries& ReadingSeries::operator=(const ReadingSeries& other) {
+    if (&other != this) {
+        release();
+        merge(other);
+    }
+    return *this;
+}
+
+ReadingSeries& ReadingSeries::operator=(ReadingSeries&& other) {
+    if (&other == this) return *this;
+    if (!memory_->is_equal(*other.memory_)) return *this = static_cast<const ReadingSeries&>(other);
+    release();
+    blocks_ = std::move(other.blocks_);  // equal resources: the array is taken over, not copied
+    tail_ = other.tail_;
+    tail_end_ = other.tail_end_;
+    size_ = other.size_;
+    first_capacity_ = other.first_capacity_;
+    capacity_readings_ = other.capacity_readings_;
+    other.blocks_.clear();
+    other.tail_ = other.tail_end_ = nullptr;
+    other.size_ = other.first_capacity_ = other.capacity_readings_ = 0;
+    return *this;
+}
+
+void ReadingSeries::release() noexcept {
+    for (std::size_t b = 0; b < blocks_.size(); ++b)
+        memory_->deallocate(blocks_[b], block_capacity(b) * sizeof(Reading), alignof(Reading));
+    blocks_.clear();
+    tail_ = tail_end_ = nullptr;
+    size_ = first_capacity_ = capacity_readings_ = 0;
+}
+
+void ReadingSeries::grow() {
+    if (blocks_.size() == 1 && first_capacity_ < kBlockReadings) {
+        // The first block doubles (its readings move to the new array).
+        const std::size_t capacity = std::min(2 * first_capacity_, kBlockReadings);
+        auto* block = static_cast<Reading*>(memory_->allocate(capacity * sizeof(Reading), alignof(Reading)));
+        std::copy(blocks_[0], tail_, block);
+        memory_->deallocate(blocks_[0], first_capacity_ * sizeof(Reading), alignof(Reading));
+        blocks_[0] = block;
+        tail_ = block + size_;
+        tail_end_ = block + capacity;
+        capacity_readings_ += capacity - first_capacity_;
+        first_capacity_ = capacity;
+        return;
+    }
+    const std::size_t capacity = blocks_.empty() ? kFirstBlockReadings : kBlockReadings;
+    blocks_.reserve(blocks_.size() + 1);  // before allocating: push_back below cannot throw and leak the block
+    auto* block = static_cast<Reading*>(memory_->allocate(capacity * sizeof(Reading), alignof(Reading)));
+    blocks_.push_back(block);
+    if (blocks_.size() == 1) first_capacity_ = capacity;
+    tail_ = block;
+    tail_end_ = block + capacity;
+    capacity_readings_ += capacity;
+}
+
 void ReadingSeries::add(double t, double temperature) {
     check_finite(t, "reading time");
     check_finite(temperature, "temperature");
-    t_.push_back(t);
-    temperature_.push_back(temperature);
+    push({t, temperature});
 }
 
 void ReadingSeries::merge(const ReadingSeries& other) {
     if (&other == this) {
-        // Inserting a vector's own range into itself is undefined; copy first.
-        const ReadingSeries copy = other;  // (default memory: a short-lived copy)
-        merge(copy);
+        const std::vector<Reading> copy = readings();
+        for (const Reading& r : copy) push(r);
         return;
     }
-    t_.insert(t_.end(), other.t_.begin(), other.t_.end());
-    temperature_.insert(temperature_.end(), other.temperature_.begin(), other.temperature_.end());
+    for (std::size_t b = 0; b < other.blocks_.size(); ++b) {
+        const Reading* block = other.blocks_[b];
+        const std::size_t n = other.block_count(b);
+        for (std::size_t i = 0; i < n; ++i) push(block[i]);
+    }
 }
 
-std::vector<Reading> ReadingSeries::sorted_deduplicated() const {
-    std::vector<Reading> readings(t_.size());
-    for (std::size_t i = 0; i < t_.size(); ++i) readings[i] = {t_[i], temperature_[i]};
-    return deduplicate(std::move(readings));
+std::vector<Reading> ReadingSeries::readings() const {
+    std::vector<Reading> out;
+    out.reserve(size_);
+    for (std::size_t b = 0; b < blocks_.size(); ++b) out.insert(out.end(), blocks_[b], blocks_[b] + block_count(b));
+    return out;
 }
+
+std::vector<Reading> ReadingSeries::sorted_deduplicated() const { return deduplicate(readings()); }
 
 std::vector<std::uint8_t> ReadingSeries::serialize() const {
+    ByteWriter w(tags::reading_series, kSeriesVersion);
+    write_arrays(w);
+    return w.take();
+}
+
+void ReadingSeries::serialize_into(ByteWriter& w) const {
+    w.u8(tags::reading_series);
+    w.u8(kSeriesVersion);
+    write_arrays(w);
+}
+
+void ReadingSeries::write_arrays(ByteWriter& w) const {
     // Written in time order. A parallel worker's partial state is serialised,
     // so the workers sort their shares concurrently and the final function,
     // in the leader, merges a few sorted runs instead of sorting every reading
     // (deduplicate). The order does not change any result: the final sorts
     // what it gets anyway.
-    std::vector<Reading> readings(t_.size());
-    for (std::size_t i = 0; i < t_.size(); ++i) readings[i] = {t_[i], temperature_[i]};
-    const auto before = reading_before;
-    if (!std::is_sorted(readings.begin(), readings.end(), before)) {
+    std::vector<Reading> all = readings();
+    const ReadingBefore before;
+    if (!std::is_sorted(all.begin(), all.end(), before)) {
         InterruptTicker ticker;
-        std::sort(readings.begin(), readings.end(), ticking(ticker, before));
+        std::sort(all.begin(), all.end(), ticking(ticker, before));
     }
-    std::vector<double> t(readings.size()), temperature(readings.size());
-    for (std::size_t i = 0; i < readings.size(); ++i) {
-        t[i] = readings[i].t;
-        temperature[i] = readings[i].temperature;
-    }
-    ByteWriter w(tags::reading_series, kSeriesVersion);
-    w.f64s(t);
-    w.f64s(temperature);
-    return w.take();
+    w.f64s_of(all.size(), [&](std::size_t i) { return all[i].t; });
+    w.f64s_of(all.size(), [&](std::size_t i) { return all[i].temperature; });
 }
 
-ReadingSeries ReadingSeries::deserialize(const std::uint8_t* data, std::size_t size) {
+ReadingSeries ReadingSeries::deserialize(const std::uint8_t* data, std::size_t size,
+                                         std::pmr::memory_resource* memory) {
     const char* what = "temperature reading series";
     ByteReader r(data, size, tags::reading_series, kSeriesVersion, what);
-    ReadingSeries s;
-    const std::vector<double> t = r.f64s();
-    const std::vector<double> temperature = r.f64s();
-    s.t_.assign(t.begin(), t.end());
-    s.temperature_.assign(temperature.begin(), temperature.end());
+    const ByteReader::F64Array t = r.f64_array();
+    const ByteReader::F64Array temperature = r.f64_array();
     r.expect_end();
-    if (s.t_.size() != s.temperature_.size())
+    if (t.size() != temperature.size())
         throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: column lengths differ");
-    // add() never stores these, so they can only come from corruption.
-    for (std::size_t i = 0; i < s.t_.size(); ++i)
-        if (!std::isfinite(s.t_[i]) || !std::isfinite(s.temperature_[i]))
+    ReadingSeries s(memory);
+    s.blocks_.reserve((t.size() + kBlockReadings - 1) / kBlockReadings + 1);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const Reading reading{t[i], temperature[i]};
+        // add() never stores these, so they can only come from corruption.
+        if (!std::isfinite(reading.t) || !std::isfinite(reading.temperature))
             throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: non-finite reading");
+        s.push(reading);
+    }
     return s;
 }
 

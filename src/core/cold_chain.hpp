@@ -15,6 +15,8 @@
 #include <memory_resource>
 #include <vector>
 
+#include "byte_io.hpp"
+
 namespace crm {
 
 // The largest time constant a fit reports (about 285,000 years, within
@@ -122,28 +124,74 @@ ShipmentStatus shipment_status(const CoolingFit& fit, const Reading& last, doubl
 // serialised in a portable versioned format.
 class ReadingSeries {
 public:
-    // The readings' arrays come from `memory` (the adapter passes a resource
+    // The readings' blocks come from `memory` (the adapter passes a resource
     // over the aggregate's memory context, so PostgreSQL counts them).
     explicit ReadingSeries(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
-        : t_(memory), temperature_(memory) {}
+        : memory_(memory), blocks_(memory) {}
+    // A copy lives in the default resource, as a std::pmr container's does.
+    ReadingSeries(const ReadingSeries& other);
+    ReadingSeries(ReadingSeries&& other) noexcept;
+    ReadingSeries& operator=(const ReadingSeries& other);
+    // Takes over other's blocks when both use the same resource, else copies.
+    ReadingSeries& operator=(ReadingSeries&& other);
+    ~ReadingSeries() { release(); }
+
     // Non-finite t or temperature: InvalidParameter.
     void add(double t, double temperature);
     void merge(const ReadingSeries& other);
     // Readings added, duplicates included.
-    std::size_t size() const { return t_.size(); }
-    // Heap bytes held (capacities).
-    std::size_t memory_bytes() const { return (t_.capacity() + temperature_.capacity()) * sizeof(double); }
+    std::size_t size() const { return size_; }
+    // Heap bytes held (capacities), from counters: called for every row.
+    std::size_t memory_bytes() const {
+        return blocks_.capacity() * sizeof(Reading*) + capacity_readings_ * sizeof(Reading);
+    }
     // Sorted by t; readings sharing a time are averaged into one. The result
     // does not depend on the order of addition or merging.
     std::vector<Reading> sorted_deduplicated() const;
 
     std::vector<std::uint8_t> serialize() const;
-    // Truncated, corrupted or non-finite content: InvalidBinary (22P03).
-    static ReadingSeries deserialize(const std::uint8_t* data, std::size_t size);
+    // The bytes of serialize() appended to w (a value nested in another).
+    void serialize_into(ByteWriter& w) const;
+    // Truncated, corrupted or non-finite content: InvalidBinary (22P03). The
+    // readings are read straight into `memory`.
+    static ReadingSeries deserialize(const std::uint8_t* data, std::size_t size,
+                                     std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
 private:
-    std::pmr::vector<double> t_;
-    std::pmr::vector<double> temperature_;
+    // Readings are kept in blocks of kBlockReadings (2 KB). The first block
+    // grows by doubling from kFirstBlockReadings, so a small group stays
+    // small; every later block is allocated once at full size. Blocks of one
+    // size are what a memory context's free lists reuse: when thousands of
+    // groups grow at once (a fleet's readings arrive interleaved in time),
+    // arrays that double leave every smaller array they outgrew on a free
+    // list, about three times the data in all. The write position lives in
+    // the series itself, so adding a reading touches the state and the
+    // block's tail, nothing else.
+    static constexpr std::size_t kBlockReadings = 128;
+    static constexpr std::size_t kFirstBlockReadings = 4;
+
+    void push(const Reading& r) {
+        if (tail_ == tail_end_) grow();
+        *tail_++ = r;
+        ++size_;
+    }
+    void grow();
+    void release() noexcept;
+    std::size_t block_capacity(std::size_t b) const { return b == 0 ? first_capacity_ : kBlockReadings; }
+    std::size_t block_count(std::size_t b) const {
+        return b + 1 == blocks_.size() ? static_cast<std::size_t>(tail_ - blocks_[b]) : block_capacity(b);
+    }
+    void write_arrays(ByteWriter& w) const;
+    // Every reading, in the order stored.
+    std::vector<Reading> readings() const;
+
+    std::pmr::memory_resource* memory_;
+    std::pmr::vector<Reading*> blocks_;
+    Reading* tail_ = nullptr;
+    Reading* tail_end_ = nullptr;
+    std::size_t size_ = 0;
+    std::size_t first_capacity_ = 0;
+    std::size_t capacity_readings_ = 0;
 };
 
 // Seconds the temperature spent strictly above `limit` (above = true) or

@@ -54,13 +54,13 @@ void SeriesAccumulator::set_kind(SeriesKind kind) {
                   "Combine the states of each aggregate with its own _combine aggregate.");
 }
 
-void SeriesAccumulator::set_parameters(const std::vector<double>& parameters, const char* const* names) {
+void SeriesAccumulator::set_parameters(const double* parameters, std::size_t n, const char* const* names) {
     if (!has_parameters_) {
-        parameters_ = parameters;
+        parameters_.assign(parameters, parameters + n);
         has_parameters_ = true;
         return;
     }
-    for (std::size_t i = 0; i < parameters.size() && i < parameters_.size(); ++i)
+    for (std::size_t i = 0; i < n && i < parameters_.size(); ++i)
         if (!same(parameters[i], parameters_[i]))
             throw_invalid(std::string(names != nullptr ? names[i] : "parameter") + " must be the same on every row");
 }
@@ -78,17 +78,20 @@ std::vector<std::uint8_t> SeriesAccumulator::serialize_as(SeriesKind kind) const
     w.u8(static_cast<std::uint8_t>(kind == SeriesKind::Unknown ? kind_ : kind));
     w.u8(has_parameters_ ? 1 : 0);
     w.f64s(parameters_);
-    w.blob(series_.serialize());
+    const std::size_t at = w.begin_blob();
+    series_.serialize_into(w);
+    w.end_blob(at);
     return w.take();
 }
 
-SeriesAccumulator SeriesAccumulator::deserialize(const std::uint8_t* data, std::size_t size) {
+SeriesAccumulator SeriesAccumulator::deserialize(const std::uint8_t* data, std::size_t size,
+                                                 std::pmr::memory_resource* memory) {
     ByteReader r(data, size, tags::series_accumulator, kVersion, "cold-chain aggregate state");
     if (r.version() == kVersionWithoutKind)
         throw_invalid("this cold-chain partial state was made by crm_analytics 0.1.0 and does not say which "
                       "aggregate made it",
                       "Recompute it with the _partial aggregate of this version (see docs/upgrading.md).");
-    SeriesAccumulator acc;
+    SeriesAccumulator acc(memory);
     const std::uint8_t kind = r.u8();
     if (kind > static_cast<std::uint8_t>(SeriesKind::ColdChainStatus))
         throw Error(ErrorKind::InvalidBinary, "invalid cold-chain aggregate state value: bad kind");
@@ -101,7 +104,7 @@ SeriesAccumulator SeriesAccumulator::deserialize(const std::uint8_t* data, std::
     const std::size_t header = 2 + 1 + 1 + 8 + 8 * acc.parameters_.size() + 8;
     if (header > size || n != size - header)
         throw Error(ErrorKind::InvalidBinary, "invalid cold-chain aggregate state value: wrong inner length");
-    acc.series_ = ReadingSeries::deserialize(data + header, static_cast<std::size_t>(n));
+    acc.series_ = ReadingSeries::deserialize(data + header, static_cast<std::size_t>(n), memory);
     return acc;
 }
 

@@ -42,7 +42,10 @@ public:
 
     // The first row's parameters are kept; a later row with different ones is
     // an error (22023) naming the parameter by position.
-    void set_parameters(const std::vector<double>& parameters, const char* const* names);
+    void set_parameters(const double* parameters, std::size_t n, const char* const* names);
+    void set_parameters(const std::vector<double>& parameters, const char* const* names) {
+        set_parameters(parameters.data(), parameters.size(), names);
+    }
     const std::vector<double>& parameters() const { return parameters_; }
     bool has_parameters() const { return has_parameters_; }
 
@@ -55,7 +58,9 @@ public:
     // aggregates with the same inputs carries the first one's kind, and each
     // _partial aggregate stamps its own when it writes the state out.
     std::vector<std::uint8_t> serialize_as(SeriesKind kind) const;
-    static SeriesAccumulator deserialize(const std::uint8_t* data, std::size_t size);
+    // The readings are read straight into `memory` (the adapter passes the aggregate's).
+    static SeriesAccumulator deserialize(const std::uint8_t* data, std::size_t size,
+                                         std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
 private:
     SeriesKind kind_ = SeriesKind::Unknown;

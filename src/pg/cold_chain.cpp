@@ -6,6 +6,7 @@
 //   crm._cold_chain_status(ts, temperature, upper, lower, horizon s, as_of s) -> crm.cold_chain_status
 // and scalar functions on a model: crm.temp_predict, crm.temp_at,
 // crm.temp_breach_time, crm.temp_time_to_breach.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "composite.hpp"
 #include "context_object.hpp"
 #include "datum_convert.hpp"
+#include "fn_cache.hpp"
 #include "partial_state.hpp"
 
 namespace {
@@ -120,6 +122,35 @@ std::optional<crm::CoolingFit> model_arg(FunctionCallInfo fcinfo, int argno) {
 
 }  // namespace
 
+// The row descriptors of a final function's result (and of the composite
+// in column nested_column, when >= 0), looked up once per query in the call
+// site's memory: a grouped query calls the final function once per group.
+struct ResultDescs {
+    TupleDesc result = nullptr;
+    TupleDesc nested = nullptr;
+};
+
+static const ResultDescs& result_descs(FunctionCallInfo fcinfo, int nested_column = -1) {
+    ResultDescs& cached = crm::pg::fn_cache<ResultDescs>(fcinfo);
+    if (cached.result == nullptr) {
+        MemoryContext query_memory = fcinfo->flinfo->fn_mcxt;
+        cached = pg_guard([fcinfo, nested_column, query_memory] {
+            const MemoryContext old_context = MemoryContextSwitchTo(query_memory);
+            ResultDescs d;
+            TupleDesc desc = nullptr;
+            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("function returning a row called in a context that cannot accept it")));
+            d.result = BlessTupleDesc(desc);
+            if (nested_column >= 0)
+                d.nested = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(desc, nested_column)->atttypid, -1));
+            MemoryContextSwitchTo(old_context);
+            return d;
+        });
+    }
+    return cached;
+}
+
 // ---- aggregates --------------------------------------------------------
 
 // Which cold-chain aggregate is calling (every one shares the transition
@@ -142,12 +173,16 @@ CRM_FUNCTION(crm_series_transfn) {
     MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
     SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     if (state == nullptr) state = new_series_state(fcinfo, context);
-    std::vector<double> parameters;
-    for (int i = 3; i < PG_NARGS(); ++i)
-        parameters.push_back(PG_ARGISNULL(i) ? std::nan("") : PG_GETARG_FLOAT8(i));
+    // The aggregates have at most four parameters after (ts, temperature); on
+    // the stack, as this runs for every row.
     static const char* const names[] = {"the third argument", "the fourth argument", "the fifth argument",
                                         "the sixth argument"};
-    state->set_parameters(parameters, names);
+    constexpr int kMaxParameters = sizeof names / sizeof names[0];
+    double parameters[kMaxParameters];
+    const int n_parameters = std::min(PG_NARGS() - 3, kMaxParameters);
+    for (int i = 0; i < n_parameters; ++i)
+        parameters[i] = PG_ARGISNULL(3 + i) ? std::nan("") : PG_GETARG_FLOAT8(3 + i);
+    state->set_parameters(parameters, static_cast<std::size_t>(std::max(n_parameters, 0)), names);
     // SQL aggregate convention: a reading with a NULL time or temperature is ignored.
     if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
         const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
@@ -181,12 +216,12 @@ CRM_FUNCTION(crm_series_deserial) {
 
 CRM_FUNCTION(crm_temp_fit_final) {
     const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
-    const std::vector<crm::Reading> readings = readings_of(state);
+    std::vector<crm::Reading> readings = readings_of(state);
     if (readings.empty()) PG_RETURN_NULL();
     const double ambient = parameter(state, 0);
-    const crm::CoolingFit fit =
-        crm::fit_cooling(readings, std::isfinite(ambient) ? std::optional<double>(ambient) : std::nullopt);
-    return model_row(crm::pg::result_tupdesc(fcinfo), fit);
+    const crm::CoolingFit fit = crm::fit_cooling(
+        std::move(readings), std::isfinite(ambient) ? std::optional<double>(ambient) : std::nullopt);
+    return model_row(result_descs(fcinfo).result, fit);
 }
 
 static Datum time_beyond_final(FunctionCallInfo fcinfo, bool above) {
@@ -225,12 +260,9 @@ CRM_FUNCTION(crm_cold_chain_status_final) {
     const crm::ShipmentStatus status = crm::shipment_status(fit, last, upper, lower, as_of, horizon);
     const std::optional<double>& breach_at = status.breach_at;
 
-    const TupleDesc desc = crm::pg::result_tupdesc(fcinfo);
-    // The nested crm.temp_model row needs its own descriptor.
-    const Oid model_type = TupleDescAttr(desc, 4)->atttypid;
-    const TupleDesc model_desc = pg_guard([model_type] {
-        return BlessTupleDesc(lookup_rowtype_tupdesc_copy(model_type, -1));
-    });
+    const ResultDescs& descs = result_descs(fcinfo, 4);
+    const TupleDesc desc = descs.result;
+    const TupleDesc model_desc = descs.nested;
     std::vector<Datum> v(10);
     std::vector<bool> null(10, false);
     v[0] = Int64GetDatum(static_cast<std::int64_t>(readings.size()));

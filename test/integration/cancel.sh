@@ -13,7 +13,7 @@ CREATE TABLE big_ratings AS SELECT 1 + (i::bigint * 7919) % 20000 AS u, 1 + ((i:
 FROM generate_series(1, 400000) i;
 CREATE TABLE big_readings AS SELECT s AS shipment, timestamptz '2025-01-01' + m * interval '1 minute' AS ts,
                                     4 + (s % 5) + m / 100.0 + ((m * 7919) % 13) / 50.0 AS temp
-FROM generate_series(1, 3000) s, generate_series(0, 599) m;
+FROM generate_series(1, 6000) s, generate_series(0, 599) m;
 CREATE TABLE big_lines AS SELECT g / 20 AS b, abs(hashint4(g)) % 80 AS i FROM generate_series(1, 400000) g;
 SQL
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory_resource>
 #include <optional>
 #include <random>
 #include <vector>
@@ -502,6 +503,71 @@ TEST(ReadingSeries, AddMergeAndDeduplicate) {
     EXPECT_ERROR_KIND(a.add(std::nan(""), 1), crm::ErrorKind::InvalidParameter);
     EXPECT_ERROR_KIND(a.add(1, kInf), crm::ErrorKind::InvalidParameter);
     EXPECT_EQ(a.size(), 4u);
+}
+
+// Counts what a series allocates, so the tests see leaks and what memory_bytes() reports.
+class CountingResource : public std::pmr::memory_resource {
+public:
+    std::size_t live_bytes = 0;
+    std::size_t allocations = 0;
+
+private:
+    void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+        live_bytes += bytes;
+        ++allocations;
+        return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+    }
+    void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+        live_bytes -= bytes;
+        std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+    }
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+};
+
+// Many readings span many blocks; copies, moves between resources and merges
+// keep every reading, and every byte is given back.
+TEST(ReadingSeries, BlocksCopiesAndMovesAcrossResources) {
+    CountingResource here, there;
+    std::mt19937_64 rng(5);
+    std::vector<crm::Reading> expected;
+    {
+        crm::ReadingSeries a(&here);
+        for (int i = 0; i < 1000; ++i) {
+            const double t = static_cast<double>(rng() % 100000), temp = static_cast<double>(rng() % 1000) / 10.0;
+            a.add(t, temp);
+        }
+        EXPECT_EQ(a.size(), 1000u);
+        EXPECT_EQ(a.memory_bytes(), here.live_bytes);
+        // Blocks of one size: little slack over 16 bytes per reading.
+        EXPECT_LE(a.memory_bytes(), 1000u * 16 * 5 / 4);
+        expected = a.sorted_deduplicated();
+
+        crm::ReadingSeries b(&there);
+        b = std::move(a);  // another resource: copied into it
+        EXPECT_EQ(b.size(), 1000u);
+        EXPECT_EQ(b.memory_bytes(), there.live_bytes);
+        crm::ReadingSeries c(&there);
+        c = std::move(b);  // the same resource: taken over
+        EXPECT_EQ(b.size(), 0u);
+        EXPECT_EQ(c.memory_bytes(), there.live_bytes);
+        const crm::ReadingSeries d = c;  // a copy, in the default resource
+        const auto got = d.sorted_deduplicated();
+        ASSERT_EQ(got.size(), expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].t, expected[i].t);
+            EXPECT_EQ(got[i].temperature, expected[i].temperature);
+        }
+        c.merge(d);
+        c.merge(c);
+        EXPECT_EQ(c.size(), 4000u);
+        EXPECT_EQ(c.sorted_deduplicated().size(), expected.size());
+        const auto bytes = c.serialize();
+        const auto back = crm::ReadingSeries::deserialize(bytes.data(), bytes.size(), &here);
+        EXPECT_EQ(back.size(), 4000u);
+        EXPECT_EQ(back.serialize(), bytes);
+    }
+    EXPECT_EQ(here.live_bytes, 0u);
+    EXPECT_EQ(there.live_bytes, 0u);
 }
 
 TEST(ReadingSeries, SerialisationRoundTrips) {
