@@ -31,6 +31,8 @@ public:
         bytes_.push_back(tag);
         bytes_.push_back(version);
     }
+    // Room for n more bytes, so that a large value is not copied as it grows.
+    void reserve(std::size_t n) { bytes_.reserve(bytes_.size() + n); }
     void u8(std::uint8_t v) { bytes_.push_back(v); }
     void u32(std::uint32_t v) {
         for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));

@@ -733,8 +733,7 @@ void ReadingSeries::merge(const ReadingSeries& other) {
     }
     for (std::size_t b = 0; b < other.blocks_.size(); ++b) {
         const Reading* block = other.blocks_[b];
-        const std::size_t n = other.block_count(b);
-        for (std::size_t i = 0; i < n; ++i) push(block[i]);
+        append(other.block_count(b), [block](std::size_t i) { return block[i]; });
     }
 }
 
@@ -749,6 +748,7 @@ std::vector<Reading> ReadingSeries::sorted_deduplicated() const { return dedupli
 
 std::vector<std::uint8_t> ReadingSeries::serialize() const {
     ByteWriter w(tags::reading_series, kSeriesVersion);
+    w.reserve(serialized_size());
     write_arrays(w);
     return w.take();
 }
@@ -765,12 +765,30 @@ void ReadingSeries::write_arrays(ByteWriter& w) const {
     // in the leader, merges a few sorted runs instead of sorting every reading
     // (deduplicate). The order does not change any result: the final sorts
     // what it gets anyway.
-    std::vector<Reading> all = readings();
     const ReadingBefore before;
-    if (!std::is_sorted(all.begin(), all.end(), before)) {
-        InterruptTicker ticker;
-        std::sort(all.begin(), all.end(), ticking(ticker, before));
+    bool sorted = true;
+    const Reading* previous = nullptr;
+    for (std::size_t b = 0; b < blocks_.size() && sorted; ++b)
+        for (const Reading* r = blocks_[b]; r != blocks_[b] + block_count(b); ++r) {
+            if (previous != nullptr && before(*r, *previous)) {
+                sorted = false;
+                break;
+            }
+            previous = r;
+        }
+    if (sorted) {
+        // Straight from the blocks: reading i is in block i / kBlockReadings (a first block smaller
+        // than that is the only block).
+        const auto at = [this](std::size_t i) -> const Reading& {
+            return blocks_[i / kBlockReadings][i % kBlockReadings];
+        };
+        w.f64s_of(size_, [&](std::size_t i) { return at(i).t; });
+        w.f64s_of(size_, [&](std::size_t i) { return at(i).temperature; });
+        return;
     }
+    std::vector<Reading> all = readings();
+    InterruptTicker ticker;
+    std::sort(all.begin(), all.end(), ticking(ticker, before));
     w.f64s_of(all.size(), [&](std::size_t i) { return all[i].t; });
     w.f64s_of(all.size(), [&](std::size_t i) { return all[i].temperature; });
 }
@@ -786,13 +804,14 @@ ReadingSeries ReadingSeries::deserialize(const std::uint8_t* data, std::size_t s
         throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: column lengths differ");
     ReadingSeries s(memory);
     s.blocks_.reserve((t.size() + kBlockReadings - 1) / kBlockReadings + 1);
-    for (std::size_t i = 0; i < t.size(); ++i) {
+    bool finite = true;
+    s.append(t.size(), [&](std::size_t i) {
         const Reading reading{t[i], temperature[i]};
-        // add() never stores these, so they can only come from corruption.
-        if (!std::isfinite(reading.t) || !std::isfinite(reading.temperature))
-            throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: non-finite reading");
-        s.push(reading);
-    }
+        finite = finite && std::isfinite(reading.t) && std::isfinite(reading.temperature);
+        return reading;
+    });
+    // add() never stores these, so they can only come from corruption.
+    if (!finite) throw Error(ErrorKind::InvalidBinary, std::string("invalid ") + what + " value: non-finite reading");
     return s;
 }
 

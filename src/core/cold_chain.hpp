@@ -7,6 +7,7 @@
 // goods tend to and tau the time constant (63% of the way to Ta after tau).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -145,6 +146,8 @@ public:
     std::size_t memory_bytes() const {
         return blocks_.capacity() * sizeof(Reading*) + capacity_readings_ * sizeof(Reading);
     }
+    // Bytes serialize_into() will write.
+    std::size_t serialized_size() const { return 2 + 2 * 8 + 16 * size_; }
     // Sorted by t; readings sharing a time are averaged into one. The result
     // does not depend on the order of addition or merging.
     std::vector<Reading> sorted_deduplicated() const;
@@ -174,6 +177,18 @@ private:
         if (tail_ == tail_end_) grow();
         *tail_++ = r;
         ++size_;
+    }
+    // Appends get(0) .. get(n - 1), a block's worth at a time.
+    template <class Get>
+    void append(std::size_t n, Get get) {
+        for (std::size_t i = 0; i < n;) {
+            if (tail_ == tail_end_) grow();
+            const std::size_t take = std::min(static_cast<std::size_t>(tail_end_ - tail_), n - i);
+            for (std::size_t j = 0; j < take; ++j) tail_[j] = get(i + j);
+            tail_ += take;
+            size_ += take;
+            i += take;
+        }
     }
     void grow();
     void release() noexcept;

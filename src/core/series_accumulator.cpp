@@ -75,6 +75,7 @@ std::vector<std::uint8_t> SeriesAccumulator::serialize() const { return serializ
 
 std::vector<std::uint8_t> SeriesAccumulator::serialize_as(SeriesKind kind) const {
     ByteWriter w(tags::series_accumulator, kVersion);
+    w.reserve(2 + 8 + 8 * parameters_.size() + 8 + series_.serialized_size());
     w.u8(static_cast<std::uint8_t>(kind == SeriesKind::Unknown ? kind_ : kind));
     w.u8(has_parameters_ ? 1 : 0);
     w.f64s(parameters_);

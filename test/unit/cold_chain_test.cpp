@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "byte_io.hpp"
 #include "cold_chain.hpp"
 #include "errors.hpp"
 #include "expect_error.hpp"
@@ -568,6 +569,21 @@ TEST(ReadingSeries, BlocksCopiesAndMovesAcrossResources) {
     }
     EXPECT_EQ(here.live_bytes, 0u);
     EXPECT_EQ(there.live_bytes, 0u);
+}
+
+// A series kept in time order is written straight from its blocks; one added
+// out of order is sorted first: the same bytes either way.
+TEST(ReadingSeries, SortedAndUnsortedSeriesSerialiseAlike) {
+    crm::ReadingSeries forward, backward;
+    for (int i = 0; i < 1000; ++i) forward.add(30.0 * i, 5.0 + (i % 7) * 0.25);
+    for (int i = 999; i >= 0; --i) backward.add(30.0 * i, 5.0 + (i % 7) * 0.25);
+    const auto bytes = forward.serialize();
+    EXPECT_EQ(bytes, backward.serialize());
+    EXPECT_EQ(bytes.size(), 2u + 2 * 8 + 16 * 1000);
+    crm::ByteReader r(bytes.data(), bytes.size(), crm::tags::reading_series, 1, "test");
+    const std::vector<double> t = r.f64s();
+    ASSERT_EQ(t.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(t[static_cast<std::size_t>(i)], 30.0 * i);
 }
 
 TEST(ReadingSeries, SerialisationRoundTrips) {
