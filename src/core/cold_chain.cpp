@@ -264,19 +264,33 @@ Profile profile_u(const Series& s, double u, std::optional<double> ambient, std:
     const double tau = tau_of(u, s.span);
     const std::size_t n = s.x.size();
     decay_factors(s, tau, e);
-    double see = 0.0, seg = 0.0, sgg = 0.0, sey = 0.0, sgy = 0.0, syy = 0.0, seex = 0.0, segx = 0.0, sexy = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double ei = e[i], g = 1.0 - ei, x = s.x[i], y = s.y[i];
-        see += ei * ei;
-        seg += ei * g;
-        sgg += g * g;
-        sey += ei * y;
-        sgy += g * y;
-        syy += y * y;
-        seex += ei * ei * x;
-        segx += ei * g * x;
-        sexy += ei * x * y;
-    }
+    // Nine sums in one pass, each kept in kLanes partial sums (readings i, i + kLanes, ...) that the
+    // compiler can hold in vector registers; the lanes are added up at the end, in a fixed order.
+    constexpr std::size_t kLanes = 4;
+    double acc[9][kLanes] = {};
+    const double* ep = e.data();
+    const double* xp = s.x.data();
+    const double* yp = s.y.data();
+    const auto accumulate = [&acc, ep, xp, yp](std::size_t l, std::size_t i) {
+        const double ei = ep[i], g = 1.0 - ei, x = xp[i], y = yp[i];
+        acc[0][l] += ei * ei;
+        acc[1][l] += ei * g;
+        acc[2][l] += g * g;
+        acc[3][l] += ei * y;
+        acc[4][l] += g * y;
+        acc[5][l] += y * y;
+        acc[6][l] += ei * ei * x;
+        acc[7][l] += ei * g * x;
+        acc[8][l] += ei * x * y;
+    };
+    std::size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (std::size_t l = 0; l < kLanes; ++l) accumulate(l, i + l);
+    for (std::size_t l = 0; i < n; ++i, ++l) accumulate(l, i);
+    double sum[9];
+    for (int k = 0; k < 9; ++k) sum[k] = (acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]);
+    const double see = sum[0], seg = sum[1], sgg = sum[2], sey = sum[3], sgy = sum[4], syy = sum[5], seex = sum[6],
+                 segx = sum[7], sexy = sum[8];
     if (ambient) {
         if (!(see > 0.0)) return pr;
         pr.ta = *ambient;
@@ -450,11 +464,29 @@ void check_curve(const CoolingFit& fit) {
 
 }  // namespace
 
+namespace {
+// The fit of readings sorted by time with no time twice (finite values).
+CoolingFit fit_sorted_unique(std::vector<Reading> data, std::optional<double> known_ambient);
+}  // namespace
+
 CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> known_ambient) {
     for (const auto& r : readings) check_reading(r);
-    if (known_ambient && !std::isfinite(*known_ambient)) known_ambient.reset();
+    return fit_sorted_unique(deduplicate(std::move(readings)), known_ambient);
+}
 
-    const std::vector<Reading> data = deduplicate(std::move(readings));
+CoolingFit fit_cooling_sorted(std::vector<Reading> readings, std::optional<double> known_ambient) {
+    // One pass to confirm what sorted_deduplicated() promises; anything else takes the full path.
+    for (std::size_t i = 0; i < readings.size(); ++i)
+        if (!std::isfinite(readings[i].t) || !std::isfinite(readings[i].temperature) ||
+            (i > 0 && !(readings[i].t > readings[i - 1].t)))
+            return fit_cooling(std::move(readings), known_ambient);
+    return fit_sorted_unique(std::move(readings), known_ambient);
+}
+
+namespace {
+
+CoolingFit fit_sorted_unique(std::vector<Reading> data, std::optional<double> known_ambient) {
+    if (known_ambient && !std::isfinite(*known_ambient)) known_ambient.reset();
     CoolingFit fit;
     fit.n = static_cast<std::int64_t>(data.size());
     fit.ambient_fixed = known_ambient.has_value();
@@ -608,6 +640,8 @@ CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> know
     }
     return fit;
 }
+
+}  // namespace
 
 double predict_temperature(double t0, double ambient, double tau, double elapsed_seconds) {
     check_finite(t0, "initial temperature");

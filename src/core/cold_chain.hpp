@@ -66,6 +66,10 @@ struct CoolingFit {
 // are fitted; a NaN or infinite known_ambient counts as not given.
 // NaN or infinite t or temperature: InvalidParameter (22023).
 CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> known_ambient = std::nullopt);
+// The same for readings as ReadingSeries::sorted_deduplicated() gives them
+// (finite, strictly increasing t): skips the sort and averaging passes (any
+// other input is fitted as fit_cooling would).
+CoolingFit fit_cooling_sorted(std::vector<Reading> readings, std::optional<double> known_ambient = std::nullopt);
 
 // The model at `elapsed_seconds` after the curve's origin (negative values
 // extrapolate backwards). Non-finite input or tau <= 0: InvalidParameter; a

@@ -219,7 +219,7 @@ CRM_FUNCTION(crm_temp_fit_final) {
     std::vector<crm::Reading> readings = readings_of(state);
     if (readings.empty()) PG_RETURN_NULL();
     const double ambient = parameter(state, 0);
-    const crm::CoolingFit fit = crm::fit_cooling(
+    const crm::CoolingFit fit = crm::fit_cooling_sorted(
         std::move(readings), std::isfinite(ambient) ? std::optional<double>(ambient) : std::nullopt);
     return model_row(result_descs(fcinfo).result, fit);
 }
@@ -255,7 +255,7 @@ CRM_FUNCTION(crm_cold_chain_status_final) {
     const double upper = parameter(state, 0), lower = parameter(state, 1);
     const double horizon = parameter(state, 2), as_of = parameter(state, 3);
     const crm::Reading& last = readings.back();
-    const crm::CoolingFit fit = crm::fit_cooling(readings);
+    const crm::CoolingFit fit = crm::fit_cooling_sorted(readings);
 
     const crm::ShipmentStatus status = crm::shipment_status(fit, last, upper, lower, as_of, horizon);
     const std::optional<double>& breach_at = status.breach_at;

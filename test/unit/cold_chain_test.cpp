@@ -469,6 +469,29 @@ TEST(ColdChainMkt, RejectsBadInput) {
     EXPECT_NEAR(crm::mean_kinetic_temperature({{0, -273.15}}), -273.15, 1e-12);
 }
 
+// The adapter's shortcut for sorted, deduplicated readings gives fit_cooling's fit, and takes the full
+// path for anything else.
+TEST(FitCoolingSorted, SameFitAsTheFullPath) {
+    std::vector<crm::Reading> sorted;
+    for (int i = 0; i < 300; ++i)
+        sorted.push_back({60.0 * i, 20.0 - 15.0 * std::exp(-60.0 * i / 3600.0) + ((i * 7919) % 13 - 6) / 100.0});
+    const auto same = [](const crm::CoolingFit& a, const crm::CoolingFit& b) {
+        EXPECT_EQ(a.t0, b.t0);
+        EXPECT_EQ(a.ambient, b.ambient);
+        EXPECT_EQ(a.tau, b.tau);
+        EXPECT_EQ(a.rmse, b.rmse);
+        EXPECT_EQ(a.n, b.n);
+        EXPECT_EQ(a.converged, b.converged);
+    };
+    same(crm::fit_cooling_sorted(sorted), crm::fit_cooling(sorted));
+    same(crm::fit_cooling_sorted(sorted, 20.0), crm::fit_cooling(sorted, 20.0));
+    std::vector<crm::Reading> shuffled = sorted;
+    std::reverse(shuffled.begin(), shuffled.end());
+    shuffled.push_back(sorted[5]);  // a time twice
+    same(crm::fit_cooling_sorted(shuffled), crm::fit_cooling(shuffled));
+    EXPECT_ERROR_KIND(crm::fit_cooling_sorted({{0, 1}, {1, std::nan("")}, {2, 3}}), crm::ErrorKind::InvalidParameter);
+}
+
 TEST(ReadingSeries, AddMergeAndDeduplicate) {
     crm::ReadingSeries a, b;
     a.add(120, 5);
