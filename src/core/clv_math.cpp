@@ -12,12 +12,14 @@ template <class Ratio>
 double sum_series(double first, double z, Ratio ratio, long max_terms) {
     double term = first;
     double sum = 0.0;
-    for (long n = 1; n <= max_terms; ++n) {
+    double dn = 1.0;  // n as a double, counted (exact for any n reached)
+    for (long n = 1; n <= max_terms; ++n, dn += 1.0) {
         sum += term;
-        const double q = ratio(n);
+        const double q = ratio(dn);
         term *= q;
+        // |term| / (1 - bound) <= 1e-17 |sum|, without a division per term.
         const double bound = std::max(std::fabs(q), z);
-        if (bound < 1.0 && std::fabs(term) * (1.0 / (1.0 - bound)) <= 1e-17 * std::fabs(sum)) return sum + term;
+        if (bound < 1.0 && std::fabs(term) <= 1e-17 * std::fabs(sum) * (1.0 - bound)) return sum + term;
         if (term == 0.0) return sum;
     }
     return std::numeric_limits<double>::quiet_NaN();
@@ -28,16 +30,14 @@ double hyp2f1(double a, double b, double c, double z, long max_terms) {
     if (z == 0.0) return 1.0;
     // term_{n+1} / term_n with term_n = (a)_n (b)_n / ((c)_n n!) z^n, n >= 1.
     const double first = a * b / c * z;
-    return 1.0 + sum_series(first, z, [&](long n) {
-        const double dn = static_cast<double>(n);
+    return 1.0 + sum_series(first, z, [&](double dn) {
         return (a + dn) * (b + dn) / ((c + dn) * (dn + 1.0)) * z;
     }, max_terms);
 }
 
 double bgnbd_series(double A, double a, double C, double z, long max_terms) {
     if (z == 0.0) return 0.0;
-    return sum_series(A * z, z, [&](long n) {
-        const double dn = static_cast<double>(n);
+    return sum_series(A * z, z, [&](double dn) {
         return (A + dn) * (a + dn - 1.0) / ((C + dn) * (dn + 1.0)) * z;
     }, max_terms);
 }

@@ -20,14 +20,15 @@ void check_options(const ClvOptions& o, double expected_spend) {
         throw_invalid("expected spend must be finite and >= 0, got " + std::to_string(expected_spend));
 }
 
-// The sum of the header; expected(t) is the model's cumulative E[Y(t)].
+// The sum of the header; expected(i, t) is the model's cumulative E[Y(t)] at
+// the end of month i, t = i * month_length.
 template <class Expected>
 double discounted_value(const ClvOptions& o, double expected_spend, Expected expected) {
     double value = 0.0;
     double previous = 0.0;  // E[Y(0)] = 0
     double discount = 1.0;
     for (int i = 1; i <= o.months; ++i) {
-        const double cumulative = expected(o.month_length * i);
+        const double cumulative = expected(i, o.month_length * i);
         discount /= 1.0 + o.monthly_discount;
         value += (cumulative - previous) * discount;
         previous = cumulative;
@@ -41,16 +42,35 @@ double customer_lifetime_value(const BgNbdParams& model, double expected_spend, 
     check_options(options, expected_spend);
     // E[Y(t)] = P(alive) E[Y(t) | alive]: P(alive) once, not at every month end.
     const double alive = bgnbd_probability_alive(model, x, t_x, T);
-    return discounted_value(options, expected_spend, [&](double t) {
+    return discounted_value(options, expected_spend, [&](int, double t) {
         return alive * bgnbd_expected_purchases_if_alive(model, t, x, T);
     });
+}
+
+double customer_lifetime_value(const BgNbdParams& model, double expected_spend, double x, double t_x, double T,
+                               const ClvOptions& options, ClvScoringMemo& memo) {
+    check_options(options, expected_spend);
+    const double alive = bgnbd_probability_alive(model, x, t_x, T);
+    if (options.months == 0) return discounted_value(options, expected_spend, [](int, double) { return 0.0; });
+    // The month ends' values F(i * month_length), the same numbers the series gives one by one.
+    const double* months = memo.expectations(model, x, T, options.month_length, options.months);
+    const double* discounts = memo.discount_factors(options.months, options.monthly_discount);
+    // discounted_value's sum, with its discount sequence read instead of divided out again.
+    double value = 0.0;
+    double previous = 0.0;
+    for (int i = 0; i < options.months; ++i) {
+        const double cumulative = alive * months[i];
+        value += (cumulative - previous) * discounts[i];
+        previous = cumulative;
+    }
+    return options.margin * expected_spend * value;
 }
 
 double customer_lifetime_value(const ParetoNbdParams& model, double expected_spend, double x, double t_x, double T,
                                const ClvOptions& options) {
     check_options(options, expected_spend);
     const double alive = paretonbd_probability_alive(model, x, t_x, T);
-    return discounted_value(options, expected_spend, [&](double t) {
+    return discounted_value(options, expected_spend, [&](int, double t) {
         return alive * paretonbd_expected_purchases_if_alive(model, t, x, T);
     });
 }

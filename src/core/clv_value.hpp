@@ -3,6 +3,7 @@
 #pragma once
 
 #include "clv_bgnbd.hpp"
+#include "clv_memo.hpp"
 #include "clv_paretonbd.hpp"
 
 namespace crm::clv {
@@ -21,6 +22,10 @@ struct ClvOptions {
 // or inputs. Allocates nothing; costs H conditional expectations.
 double customer_lifetime_value(const BgNbdParams& model, double expected_spend, double x, double t_x, double T,
                                const ClvOptions& options = {});
+// The same with the month ends' expectations taken from (and kept in) a
+// query's memo: the same value, computed once per (x, T).
+double customer_lifetime_value(const BgNbdParams& model, double expected_spend, double x, double t_x, double T,
+                               const ClvOptions& options, ClvScoringMemo& memo);
 double customer_lifetime_value(const ParetoNbdParams& model, double expected_spend, double x, double t_x, double T,
                                const ClvOptions& options = {});
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "clv_bgnbd.hpp"
@@ -19,6 +20,7 @@
 #include "clv_gammagamma.hpp"
 #include "clv_paretonbd.hpp"
 #include "clv_purchases.hpp"
+#include "clv_memo.hpp"
 #include "clv_value.hpp"
 #include "errors.hpp"
 
@@ -77,7 +79,8 @@ void put_note(std::vector<Datum>& v, std::vector<bool>& null, std::size_t at, co
 // whether it converged, decoded once per call site.
 template <int N>
 struct ModelCache {
-    std::vector<char> row;  // the raw row, to notice a different model
+    std::vector<std::uint8_t> raw;  // the argument's raw bytes, to notice a different model (fn_cache.hpp)
+    bool decoded = false;
     double params[N] = {};
     bool converged = false;
     std::string note;
@@ -87,6 +90,11 @@ struct ModelCache {
 struct ScorerCache {
     ModelCache<4> purchases;
     ModelCache<3> spend;
+    // BG/NBD's series per (x, T) for this call site's customers (clv_memo.hpp).
+    crm::clv::ClvScoringMemo memo;
+    // crm.clv's time_unit: its raw argument and month length (0 until parsed).
+    std::vector<std::uint8_t> unit_raw;
+    double month_length = 0;
 };
 
 template <int N>
@@ -99,11 +107,11 @@ ModelCache<3>& slot<3>(ScorerCache& c) { return c.spend; }
 template <int N>
 const ModelCache<N>& model_arg(FunctionCallInfo fcinfo, int argno, bool allow_unconverged, const char* kind) {
     ModelCache<N>& cache = slot<N>(crm::pg::fn_cache<ScorerCache>(fcinfo));
-    HeapTupleHeader row = crm::pg::row_arg(fcinfo, argno);
-    const std::size_t size = HeapTupleHeaderGetDatumLength(row);
-    const char* bytes = reinterpret_cast<const char*>(row);
-    if (cache.row.size() != size || std::memcmp(cache.row.data(), bytes, size) != 0) {
-        cache.row.clear();
+    // Judged by the raw argument, before any detoasting: a model read from a table comes with a short
+    // header, and detoasting it for every customer would cost more than scoring them.
+    if (!crm::pg::same_raw_datum(fcinfo, argno, cache.raw) || !cache.decoded) {
+        cache.decoded = false;
+        HeapTupleHeader row = crm::pg::row_arg(fcinfo, argno);
         bool null = false;
         const Datum version = crm::pg::row_field(row, 1, &null);
         if (null || DatumGetInt32(version) != kModelVersion)
@@ -119,7 +127,7 @@ const ModelCache<N>& model_arg(FunctionCallInfo fcinfo, int argno, bool allow_un
         cache.converged = !null && DatumGetBool(converged);
         const Datum note = crm::pg::row_field(row, 2 * N + 6, &null);
         cache.note = null ? std::string() : crm::pg::text_from_datum(note);
-        cache.row.assign(bytes, bytes + size);
+        cache.decoded = true;
     }
     if (!cache.converged && !allow_unconverged)
         crm::throw_invalid(std::string("the ") + kind + " did not converge" +
@@ -330,7 +338,8 @@ CRM_FUNCTION(crm_paretonbd_p_alive) {
 CRM_FUNCTION(crm_bgnbd_expected_purchases) {
     const auto p = bgnbd_arg(fcinfo, 0, PG_GETARG_BOOL(5));
     const Summary s = summary_args(fcinfo, 1);
-    PG_RETURN_FLOAT8(crm::clv::bgnbd_conditional_expected_purchases(p, horizon_arg(fcinfo, 4), s.x, s.t_x, s.T));
+    crm::clv::ClvScoringMemo& memo = crm::pg::fn_cache<ScorerCache>(fcinfo).memo;
+    PG_RETURN_FLOAT8(crm::clv::bgnbd_conditional_expected_purchases(p, horizon_arg(fcinfo, 4), s.x, s.t_x, s.T, memo));
 }
 CRM_FUNCTION(crm_paretonbd_expected_purchases) {
     const auto p = paretonbd_arg(fcinfo, 0, PG_GETARG_BOOL(5));
@@ -367,6 +376,17 @@ CRM_FUNCTION(crm_gammagamma_expected_spend) {
 }
 
 namespace {
+// The month length of the time_unit argument, parsed once per call site and value.
+double month_length_arg(FunctionCallInfo fcinfo, int argno) {
+    ScorerCache& cache = crm::pg::fn_cache<ScorerCache>(fcinfo);
+    if (!crm::pg::same_raw_datum(fcinfo, argno, cache.unit_raw) || !(cache.month_length > 0)) {
+        cache.month_length = 0;
+        cache.month_length =
+            crm::clv::month_length(crm::clv::parse_time_unit(crm::pg::text_arg(fcinfo, argno).c_str()));
+    }
+    return cache.month_length;
+}
+
 // crm.clv(model, spend_model, frequency, recency, age, monetary, months, discount_rate, margin, time_unit, allow)
 template <typename Params>
 Datum clv_of(FunctionCallInfo fcinfo, const Params& p) {
@@ -379,9 +399,14 @@ Datum clv_of(FunctionCallInfo fcinfo, const Params& p) {
     o.months = PG_GETARG_INT32(6);
     o.monthly_discount = finite_arg(fcinfo, 7, "discount_rate");
     o.margin = finite_arg(fcinfo, 8, "margin");
-    o.month_length = crm::clv::month_length(crm::clv::parse_time_unit(crm::pg::text_arg(fcinfo, 9).c_str()));
+    o.month_length = month_length_arg(fcinfo, 9);
     const double spend = crm::clv::gammagamma_expected_spend(spend_model, s.x, m);
-    PG_RETURN_FLOAT8(crm::clv::customer_lifetime_value(p, spend, s.x, s.t_x, s.T, o));
+    if constexpr (std::is_same_v<Params, crm::clv::BgNbdParams>) {
+        crm::clv::ClvScoringMemo& memo = crm::pg::fn_cache<ScorerCache>(fcinfo).memo;
+        PG_RETURN_FLOAT8(crm::clv::customer_lifetime_value(p, spend, s.x, s.t_x, s.T, o, memo));
+    } else {
+        PG_RETURN_FLOAT8(crm::clv::customer_lifetime_value(p, spend, s.x, s.t_x, s.T, o));
+    }
 }
 }  // namespace
 
