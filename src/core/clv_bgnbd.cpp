@@ -47,21 +47,65 @@ double x_terms(const BgNbdParams& p, double x) {
            std::lgamma(p.b + x) - std::lgamma(p.b) - std::lgamma(p.a + p.b + x);
 }
 
-// Total log-likelihood over the rows and its gradient on log-parameters. The
-// rows come sorted by x, so the gamma and digamma terms are computed once per
-// distinct x.
-double total_log_likelihood(const BgNbdParams& p, const std::vector<RepeatRow>& rows, Eigen::Vector4d* grad) {
+// The rows as the likelihood reads them, in the state's order (sorted by x),
+// with t_x and T replaced by indices into their distinct values: ages and
+// recencies come from dates, so a few hundred distinct values serve hundreds
+// of thousands of rows, and log(alpha + v) is taken once per distinct value
+// and evaluation instead of twice per row.
+struct BgNbdData {
+    struct Row {
+        double x;
+        double count;
+        std::uint32_t t_x;  // indices into values
+        std::uint32_t T;
+    };
+    std::vector<Row> rows;
+    std::vector<double> values;
+
+    explicit BgNbdData(const std::vector<RepeatRow>& in) {
+        values.reserve(2 * in.size());
+        for (const RepeatRow& r : in) {
+            values.push_back(r.t_x);
+            values.push_back(r.T);
+        }
+        std::sort(values.begin(), values.end());
+        values.erase(std::unique(values.begin(), values.end()), values.end());
+        const auto index = [this](double v) {
+            return static_cast<std::uint32_t>(std::lower_bound(values.begin(), values.end(), v) - values.begin());
+        };
+        rows.reserve(in.size());
+        for (const RepeatRow& r : in)
+            rows.push_back({static_cast<double>(r.x), static_cast<double>(r.count), index(r.t_x), index(r.T)});
+    }
+};
+
+// Total log-likelihood over the rows and its gradient on (r, alpha, a, b).
+// The gamma and digamma terms are computed once per distinct x, the logs of
+// alpha + t_x and alpha + T once per distinct value; per row one exp and one
+// log1p remain: with d = u2 - u1 the bracket is max(u1, u2) + log1p(e^-|d|)
+// and the second term's share w2 = e^(u2 - bracket) is 1 / (1 + e^-|d|) or
+// e^-|d| / (1 + e^-|d|).
+double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::Vector4d* grad) {
+    std::vector<double> log_shifted(data.values.size()), inv_shifted(grad ? data.values.size() : 0);
+    for (std::size_t i = 0; i < data.values.size(); ++i) {
+        log_shifted[i] = std::log(p.alpha + data.values[i]);
+        if (grad) inv_shifted[i] = 1.0 / (p.alpha + data.values[i]);
+    }
     double ll = 0.0;
     Eigen::Vector4d g = Eigen::Vector4d::Zero();  // d/d(r, alpha, a, b)
-    double cur_x = -1.0, cx = 0.0;
+    double cur_x = -1.0, cx = 0.0, log_ratio = 0.0, inv_b = 0.0;
     Eigen::Vector4d dcx = Eigen::Vector4d::Zero();
     const double dg_ab = grad ? digamma(p.a + p.b) : 0.0;
-    for (const RepeatRow& row : rows) {
-        const double x = static_cast<double>(row.x);
-        const double n = static_cast<double>(row.count);
+    const double log_a = std::log(p.a), inv_a = 1.0 / p.a;
+    for (const BgNbdData::Row& row : data.rows) {
+        const double x = row.x;
         if (x != cur_x) {
             cur_x = x;
             cx = x_terms(p, x);
+            if (x > 0) {
+                log_ratio = log_a - std::log(p.b + x - 1.0);  // log(a / (b + x - 1))
+                inv_b = 1.0 / (p.b + x - 1.0);
+            }
             if (grad) {
                 dcx[0] = digamma(p.r + x) - digamma(p.r) + std::log(p.alpha);
                 dcx[1] = p.r / p.alpha;
@@ -69,18 +113,29 @@ double total_log_likelihood(const BgNbdParams& p, const std::vector<RepeatRow>& 
                 dcx[3] = dg_ab + digamma(p.b + x) - digamma(p.b) - digamma(p.a + p.b + x);
             }
         }
-        const Bracket br = bracket(p, x, row.t_x, row.T);
-        ll += n * (cx + br.log_value);
+        const double rx = p.r + x;
+        const double log_T = log_shifted[row.T];
+        const double u1 = -rx * log_T;
+        double log_value = u1, w2 = 0.0, log_tx = 0.0;
+        if (x > 0) {
+            log_tx = log_shifted[row.t_x];
+            const double u2 = log_ratio - rx * log_tx;
+            const double d = u2 - u1;
+            const double e = std::exp(-std::fabs(d));
+            log_value = std::max(u1, u2) + std::log1p(e);
+            w2 = d >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        }
+        ll += row.count * (cx + log_value);
         if (grad) {
-            const double w1 = 1.0 - br.w2;
-            Eigen::Vector4d d = dcx;
-            d[0] -= w1 * std::log(p.alpha + row.T) + (x > 0 ? br.w2 * std::log(p.alpha + row.t_x) : 0.0);
-            d[1] -= w1 * (p.r + x) / (p.alpha + row.T) + (x > 0 ? br.w2 * (p.r + x) / (p.alpha + row.t_x) : 0.0);
+            const double w1 = 1.0 - w2;
+            Eigen::Vector4d dr = dcx;
+            dr[0] -= w1 * log_T + w2 * log_tx;
+            dr[1] -= w1 * rx * inv_shifted[row.T] + (x > 0 ? w2 * rx * inv_shifted[row.t_x] : 0.0);
             if (x > 0) {
-                d[2] += br.w2 / p.a;
-                d[3] -= br.w2 / (p.b + x - 1.0);
+                dr[2] += w2 * inv_a;
+                dr[3] -= w2 * inv_b;
             }
-            g += n * d;
+            g += row.count * dr;
         }
     }
     if (grad) *grad = g;
@@ -171,24 +226,25 @@ double bgnbd_log_likelihood(const BgNbdParams& p, double x, double t_x, double T
 
 double bgnbd_log_likelihood(const BgNbdParams& p, const PurchaseFitState& state) {
     check_params(p);
-    return total_log_likelihood(p, state.rows(), nullptr);
+    return total_log_likelihood(p, BgNbdData(state.rows()), nullptr);
 }
 
 BgNbdParams bgnbd_log_likelihood_gradient(const BgNbdParams& p, const PurchaseFitState& state) {
     check_params(p);
     Eigen::Vector4d g;
-    total_log_likelihood(p, state.rows(), &g);
+    total_log_likelihood(p, BgNbdData(state.rows()), &g);
     return BgNbdParams{g[0], g[1], g[2], g[3]};
 }
 
 BgNbdFit fit_bgnbd(const PurchaseFitState& state) {
     const std::vector<RepeatRow> rows = state.rows();
     const detail::PurchaseTotals totals = detail::identifiable_totals(rows, "BG/NBD");
+    const BgNbdData data(rows);
 
-    const detail::LogLikelihood ll = [&rows](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
+    const detail::LogLikelihood ll = [&data](const Eigen::VectorXd& log_params, Eigen::VectorXd& grad) {
         const BgNbdParams p = from_vector(log_params.array().exp().matrix());
         Eigen::Vector4d g;
-        const double value = total_log_likelihood(p, rows, &g);
+        const double value = total_log_likelihood(p, data, &g);
         // Chain rule to log-parameters: d/d log(theta) = theta d/d theta.
         grad = g.cwiseProduct(Eigen::Vector4d(p.r, p.alpha, p.a, p.b));
         return value;
