@@ -744,7 +744,8 @@ void ReadingSeries::grow() {
         return;
     }
     const std::size_t capacity = blocks_.empty() ? kFirstBlockReadings : kBlockReadings;
-    blocks_.reserve(blocks_.size() + 1);  // before allocating: push_back below cannot throw and leak the block
+    // Room first (doubling), so that push_back below cannot throw and leak the new block.
+    if (blocks_.size() == blocks_.capacity()) blocks_.reserve(std::max<std::size_t>(8, 2 * blocks_.capacity()));
     auto* block = static_cast<Reading*>(memory_->allocate(capacity * sizeof(Reading), alignof(Reading)));
     blocks_.push_back(block);
     if (blocks_.size() == 1) first_capacity_ = capacity;
