@@ -71,6 +71,29 @@ struct ReadingBefore {
     }
 };
 
+// Readings sorted by `before` with each run of equal times replaced, in
+// place, by one reading at their mean temperature.
+std::vector<Reading> average_equal_times(std::vector<Reading> sorted) {
+    // Usually no two readings share a time: nothing to average.
+    bool unique = true;
+    for (std::size_t i = 1; i < sorted.size() && unique; ++i) unique = sorted[i].t != sorted[i - 1].t;
+    if (unique) return sorted;
+    std::size_t kept = 0;
+    InterruptTicker ticker;
+    for (auto first = sorted.cbegin(); first != sorted.cend();) {
+        auto last = first + 1;
+        while (last != sorted.cend() && last->t == first->t) ++last;
+        // The run is read before its slot (at or before it) is written.
+        sorted[kept++] = {first->t, run_mean(first, last)};
+        first = last;
+        ticker.tick();
+    }
+    sorted.resize(kept);
+    return sorted;
+}
+
+constexpr std::size_t kMaxMergedRuns = 16;
+
 // Sorts by time and averages readings sharing a time. Ordering ties by
 // temperature fixes the summation order, so the averages (to the bit) do not
 // depend on the order rows arrived or partial aggregates were merged in.
@@ -80,7 +103,6 @@ std::vector<Reading> deduplicate(std::vector<Reading> readings) {
     // rows, started mid-table by a synchronised scan or split between parallel
     // workers): merging the runs is then cheaper than sorting. Either way the
     // result is the one order `before` defines.
-    constexpr std::size_t kMaxMergedRuns = 16;
     std::vector<std::size_t> run_starts{0};
     for (std::size_t i = 1; i < readings.size() && run_starts.size() <= kMaxMergedRuns; ++i)
         if (before(readings[i], readings[i - 1])) run_starts.push_back(i);
@@ -96,21 +118,7 @@ std::vector<Reading> deduplicate(std::vector<Reading> readings) {
         }
     }
     check_interrupts();
-    // Usually no two readings share a time: nothing to average.
-    bool unique = true;
-    for (std::size_t i = 1; i < readings.size() && unique; ++i) unique = readings[i].t != readings[i - 1].t;
-    if (unique) return readings;
-    std::vector<Reading> out;
-    out.reserve(readings.size());
-    InterruptTicker ticker;
-    for (auto first = readings.cbegin(); first != readings.cend();) {
-        auto last = first + 1;
-        while (last != readings.cend() && last->t == first->t) ++last;
-        out.push_back({first->t, run_mean(first, last)});
-        first = last;
-        ticker.tick();
-    }
-    return out;
+    return average_equal_times(std::move(readings));
 }
 
 // 1 - exp(-r) without cancellation for small r.
@@ -779,7 +787,32 @@ std::vector<Reading> ReadingSeries::readings() const {
     return out;
 }
 
-std::vector<Reading> ReadingSeries::sorted_deduplicated() const { return deduplicate(readings()); }
+std::vector<Reading> ReadingSeries::sorted_deduplicated() const {
+    // A merged state holds a few runs in time order (each partial state is
+    // written so): they are merged straight out of the blocks into the
+    // result, one copy, instead of copied out and merged in place.
+    const ReadingBefore before;
+    const auto at = [this](std::size_t i) -> const Reading& { return blocks_[i / kBlockReadings][i % kBlockReadings]; };
+    std::vector<std::size_t> next{0}, ends;  // each run's next reading and end
+    for (std::size_t i = 1; i < size_ && next.size() <= kMaxMergedRuns; ++i)
+        if (before(at(i), at(i - 1))) next.push_back(i);
+    if (size_ == 0) return {};
+    if (next.size() > kMaxMergedRuns) return deduplicate(readings());  // many runs: sorted instead
+    if (next.size() == 1) return average_equal_times(readings());  // already in order
+    for (std::size_t r = 0; r < next.size(); ++r) ends.push_back(r + 1 < next.size() ? next[r + 1] : size_);
+    std::vector<Reading> merged;
+    merged.reserve(size_);
+    InterruptTicker ticker;
+    while (true) {
+        std::size_t best = next.size();
+        for (std::size_t r = 0; r < next.size(); ++r)
+            if (next[r] < ends[r] && (best == next.size() || before(at(next[r]), at(next[best])))) best = r;
+        if (best == next.size()) break;
+        merged.push_back(at(next[best]++));
+        ticker.tick();
+    }
+    return average_equal_times(std::move(merged));
+}
 
 std::vector<std::uint8_t> ReadingSeries::serialize() const {
     ByteWriter w(tags::reading_series, kSeriesVersion);

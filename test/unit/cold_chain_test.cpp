@@ -594,6 +594,41 @@ TEST(ReadingSeries, BlocksCopiesAndMovesAcrossResources) {
     EXPECT_EQ(there.live_bytes, 0u);
 }
 
+// Partial states merged in the leader: a few time-ordered runs, sharing times across runs, merged out of
+// the blocks. The result is the one a full sort and averaging gives.
+TEST(ReadingSeries, MergedRunsDeduplicateAsASortWould) {
+    std::vector<crm::ReadingSeries> parts(3);
+    std::vector<crm::Reading> all;
+    for (int p = 0; p < 3; ++p)
+        for (int i = 0; i < 700; ++i) {
+            const crm::Reading r{10.0 * (i + (i * p) % 3), 1.0 + ((i * 31 + p * 7) % 97) / 8.0};
+            parts[static_cast<std::size_t>(p)].add(r.t, r.temperature);  // each part in time order
+            all.push_back(r);
+        }
+    crm::ReadingSeries merged;
+    for (const auto& part : parts) {
+        const auto bytes = part.serialize();
+        merged.merge(crm::ReadingSeries::deserialize(bytes.data(), bytes.size()));
+    }
+    std::sort(all.begin(), all.end(), [](const crm::Reading& a, const crm::Reading& b) {
+        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+    });
+    std::vector<crm::Reading> expected;
+    for (std::size_t i = 0; i < all.size();) {
+        std::size_t j = i;
+        double sum = 0.0;
+        while (j < all.size() && all[j].t == all[i].t) sum += all[j++].temperature;
+        expected.push_back({all[i].t, sum / static_cast<double>(j - i)});
+        i = j;
+    }
+    const auto got = merged.sorted_deduplicated();
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].t, expected[i].t);
+        EXPECT_EQ(got[i].temperature, expected[i].temperature) << i;
+    }
+}
+
 // A series kept in time order is written straight from its blocks; one added
 // out of order is sorted first: the same bytes either way.
 TEST(ReadingSeries, SortedAndUnsortedSeriesSerialiseAlike) {
