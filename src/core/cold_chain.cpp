@@ -762,10 +762,12 @@ void ReadingSeries::grow() {
     capacity_readings_ += capacity;
 }
 
-void ReadingSeries::add(double t, double temperature) {
+bool ReadingSeries::add(double t, double temperature) {
     check_finite(t, "reading time");
     check_finite(temperature, "temperature");
+    const bool grows = tail_ == tail_end_;
     push({t, temperature});
+    return grows;
 }
 
 void ReadingSeries::merge(const ReadingSeries& other) {

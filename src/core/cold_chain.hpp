@@ -141,8 +141,10 @@ public:
     ReadingSeries& operator=(ReadingSeries&& other);
     ~ReadingSeries() { release(); }
 
-    // Non-finite t or temperature: InvalidParameter.
-    void add(double t, double temperature);
+    // Non-finite t or temperature: InvalidParameter. True when the reading
+    // took a new block (memory_bytes() grew), so a caller checks a memory limit
+    // only then.
+    bool add(double t, double temperature);
     void merge(const ReadingSeries& other);
     // Readings added, duplicates included.
     std::size_t size() const { return size_; }

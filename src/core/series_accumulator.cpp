@@ -54,7 +54,7 @@ void SeriesAccumulator::set_kind(SeriesKind kind) {
                   "Combine the states of each aggregate with its own _combine aggregate.");
 }
 
-void SeriesAccumulator::set_parameters(const double* parameters, std::size_t n, const char* const* names) {
+void SeriesAccumulator::check_parameters(const double* parameters, std::size_t n, const char* const* names) {
     if (!has_parameters_) {
         parameters_.assign(parameters, parameters + n);
         has_parameters_ = true;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,13 @@ public:
 
     // The first row's parameters are kept; a later row with different ones is
     // an error (22023) naming the parameter by position.
-    void set_parameters(const double* parameters, std::size_t n, const char* const* names);
+    void set_parameters(const double* parameters, std::size_t n, const char* const* names) {
+        // Every row after the first brings the same parameters: compared inline.
+        if (has_parameters_ && n <= parameters_.size() &&
+            (n == 0 || std::memcmp(parameters, parameters_.data(), n * sizeof(double)) == 0))
+            return;
+        check_parameters(parameters, n, names);
+    }
     void set_parameters(const std::vector<double>& parameters, const char* const* names) {
         set_parameters(parameters.data(), parameters.size(), names);
     }
@@ -63,6 +70,8 @@ public:
                                          std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
 private:
+    void check_parameters(const double* parameters, std::size_t n, const char* const* names);
+
     SeriesKind kind_ = SeriesKind::Unknown;
     bool has_parameters_ = false;
     std::vector<double> parameters_;

@@ -170,9 +170,11 @@ static SeriesAccumulator* new_series_state(FunctionCallInfo fcinfo, MemoryContex
 }
 
 CRM_FUNCTION(crm_series_transfn) {
-    MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
     SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
-    if (state == nullptr) state = new_series_state(fcinfo, context);
+    // An internal state only ever comes from the aggregate machinery; without one, this checks that
+    // it is called as an aggregate and makes the state in the aggregate's context.
+    if (state == nullptr)
+        state = new_series_state(fcinfo, crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate"));
     // The aggregates have at most four parameters after (ts, temperature); on
     // the stack, as this runs for every row.
     static const char* const names[] = {"the third argument", "the fourth argument", "the fifth argument",
@@ -187,8 +189,8 @@ CRM_FUNCTION(crm_series_transfn) {
     if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
         const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
         if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("reading time must be finite, not infinity");
-        state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2));
-        crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
+        if (state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2)))  // memory grows only with a new block
+            crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
     }
     PG_RETURN_POINTER(state);
 }
