@@ -47,7 +47,7 @@ void check_state_memory(const State& state, const char* aggregate) {
         const std::size_t limit = max_fit_memory_bytes();
         if (bytes > limit)
             throw_error(ErrorKind::OutOfMemory,
-                        std::string(aggregate) + " holds " + std::to_string(bytes / 1024) +
+                        std::string(aggregate) + " holds " + std::to_string((bytes + 1023) / 1024) +
                             " kB for one group, more than crm.max_fit_memory (" + std::to_string(limit / 1024) + " kB)",
                         "Aggregate fewer rows per group (filter or group more finely), or raise crm.max_fit_memory.");
     }
