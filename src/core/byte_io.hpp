@@ -232,7 +232,7 @@ public:
     // by element where it is used (no copy of the whole array).
     class F64Array {
     public:
-        F64Array(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
+        F64Array(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}  // (nullptr, 0): empty
         std::size_t size() const { return n_; }
         double operator[](std::size_t i) const {
             std::uint64_t bits = 0;

@@ -637,11 +637,23 @@ TEST(ReadingSeries, SortedAndUnsortedSeriesSerialiseAlike) {
     for (int i = 999; i >= 0; --i) backward.add(30.0 * i, 5.0 + (i % 7) * 0.25);
     const auto bytes = forward.serialize();
     EXPECT_EQ(bytes, backward.serialize());
-    EXPECT_EQ(bytes.size(), 2u + 2 * 8 + 16 * 1000);
-    crm::ByteReader r(bytes.data(), bytes.size(), crm::tags::reading_series, 1, "test");
-    const std::vector<double> t = r.f64s();
-    ASSERT_EQ(t.size(), 1000u);
-    for (int i = 0; i < 1000; ++i) EXPECT_EQ(t[static_cast<std::size_t>(i)], 30.0 * i);
+    // A small series: the times as an array too.
+    EXPECT_EQ(bytes.size(), 3u + 2 * (8 + 8 * 1000));
+    const auto back = crm::ReadingSeries::deserialize(bytes.data(), bytes.size()).sorted_deduplicated();
+    ASSERT_EQ(back.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) {
+        EXPECT_EQ(back[static_cast<std::size_t>(i)].t, 30.0 * i);
+        EXPECT_EQ(back[static_cast<std::size_t>(i)].temperature, 5.0 + (i % 7) * 0.25);
+    }
+    // Readings sharing times (a fleet's readings in one group) are runs of step 0, once the series
+    // is large.
+    crm::ReadingSeries shared;
+    for (int i = 0; i < 100000; ++i) shared.add(60.0 * (i / 1000), i % 13);
+    const auto shared_bytes = shared.serialize();
+    EXPECT_EQ(shared_bytes.size(), 3u + 8 + 8 + 24 * 100 + 8 + 8 * 100000);
+    const auto again = crm::ReadingSeries::deserialize(shared_bytes.data(), shared_bytes.size());
+    EXPECT_EQ(again.serialize(), shared_bytes);
+    EXPECT_EQ(again.sorted_deduplicated().size(), 100u);
 }
 
 TEST(ReadingSeries, SerialisationRoundTrips) {
@@ -649,11 +661,18 @@ TEST(ReadingSeries, SerialisationRoundTrips) {
     for (const auto& r : kCooling3) s.add(r.t, r.temperature);
     s.add(kEpoch, -0.0);
     const auto bytes = s.serialize();
-    // tag 'C', version 1, then two length-prefixed little-endian f64 arrays.
-    ASSERT_EQ(bytes.size(), 2u + 2 * (8 + 8 * 15));
+    // tag 'C', version 2, times written raw (0: irregular times), then two length-prefixed
+    // little-endian f64 arrays.
+    ASSERT_EQ(bytes.size(), 3u + 2 * (8 + 8 * 15));
     EXPECT_EQ(bytes[0], 0x43);
-    EXPECT_EQ(bytes[1], 1);
-    EXPECT_EQ(bytes[2], 15);
+    EXPECT_EQ(bytes[1], 2);
+    EXPECT_EQ(bytes[2], 0);
+    EXPECT_EQ(bytes[3], 15);
+    // Version 1 (no encoding byte) is still read.
+    std::vector<std::uint8_t> v1(bytes);
+    v1.erase(v1.begin() + 2);
+    v1[1] = 1;
+    EXPECT_EQ(crm::ReadingSeries::deserialize(v1.data(), v1.size()).serialize(), bytes);
     const auto back = crm::ReadingSeries::deserialize(bytes.data(), bytes.size());
     EXPECT_EQ(back.size(), s.size());
     EXPECT_EQ(back.serialize(), bytes);
@@ -690,20 +709,47 @@ TEST(ReadingSeries, CorruptBytesAreErrorsNotCrashes) {
     expect_error([&] { crm::ReadingSeries::deserialize(wrong_tag.data(), wrong_tag.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto wrong_version = bytes;
-    wrong_version[1] = 2;
+    wrong_version[1] = 3;
     expect_error([&] { crm::ReadingSeries::deserialize(wrong_version.data(), wrong_version.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto huge_length = bytes;
-    huge_length[2 + 7] = 0xFF;  // first array's length, top byte
+    huge_length[3 + 7] = 0xFF;  // first array's length, top byte
     expect_error([&] { crm::ReadingSeries::deserialize(huge_length.data(), huge_length.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto mismatched = bytes;
-    mismatched[2] = 4;  // 4 times but the bytes of 5: the second length lands mid-array
+    mismatched[3] = 4;  // 4 times but the bytes of 5: the second length lands mid-array
     expect_error([&] { crm::ReadingSeries::deserialize(mismatched.data(), mismatched.size()); },
                  crm::ErrorKind::InvalidBinary);
     auto nan_value = bytes;
-    for (int i = 0; i < 8; ++i) nan_value[2 + 8 + i] = 0xFF;  // first time becomes a NaN
+    for (int i = 0; i < 8; ++i) nan_value[3 + 8 + i] = 0xFF;  // first time becomes a NaN
     expect_error([&] { crm::ReadingSeries::deserialize(nan_value.data(), nan_value.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto unknown_encoding = bytes;
+    unknown_encoding[2] = 7;
+    expect_error([&] { crm::ReadingSeries::deserialize(unknown_encoding.data(), unknown_encoding.size()); },
+                 crm::ErrorKind::InvalidBinary);
+
+    // Times as runs: 70,000 evenly spaced readings (a large series) are one run (start, step, count).
+    crm::ReadingSeries even;
+    for (int i = 0; i < 70000; ++i) even.add(kEpoch + 30.0 * i, 4.0 + (i % 5));
+    const auto runs = even.serialize();
+    ASSERT_EQ(runs.size(), 3u + 8 + 8 + 24 + 8 + 8 * 70000);
+    EXPECT_EQ(runs[2], 1);
+    for (std::size_t cut = 0; cut < runs.size(); cut += 9973) {
+        const std::vector<std::uint8_t> part(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(cut));
+        expect_error([&] { crm::ReadingSeries::deserialize(part.data(), part.size()); }, crm::ErrorKind::InvalidBinary);
+    }
+    auto count_off = runs;
+    count_off[3 + 8 + 8 + 16] ^= 1;  // the run's count no longer adds up to n
+    expect_error([&] { crm::ReadingSeries::deserialize(count_off.data(), count_off.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto many_runs = runs;
+    many_runs[3 + 8 + 7] = 0x7F;  // the number of runs, top byte
+    expect_error([&] { crm::ReadingSeries::deserialize(many_runs.data(), many_runs.size()); },
+                 crm::ErrorKind::InvalidBinary);
+    auto nan_step = runs;
+    for (int i = 0; i < 8; ++i) nan_step[3 + 8 + 8 + 8 + i] = 0xFF;  // the step becomes a NaN
+    expect_error([&] { crm::ReadingSeries::deserialize(nan_step.data(), nan_step.size()); },
                  crm::ErrorKind::InvalidBinary);
 }
 
