@@ -110,3 +110,22 @@ SELECT sqlstate_of($$SELECT crm.customer_summary(ordered, amount::float8, date '
 SELECT sqlstate_of($$SELECT * FROM crm.clv_analyze('clv_orders', 'customer', 'ordered', 'amount', time_unit => 'year')$$);
 SELECT sqlstate_of($$SELECT * FROM crm.clv_analyze('clv_orders', 'nope', 'ordered', 'amount')$$);
 SELECT p_alive IS NULL AS strict FROM (SELECT crm.p_alive(bg, NULL, 1, 2) AS p_alive FROM clv_models) s;
+
+-- A model in a PL/pgSQL variable, changed in place between calls of the same expression: each call
+-- scores with the model as it is then (the per-call-site cache must not keep the old one).
+DO $$
+DECLARE
+    m crm.bgnbd_model;
+    p double precision;
+    first_p double precision;
+    second_p double precision;
+BEGIN
+    m := (SELECT bg FROM clv_models);
+    FOR i IN 1 .. 2 LOOP
+        p := crm.p_alive(m, 2, 3, 10);  -- one call site for both calls
+        IF i = 1 THEN first_p := p; ELSE second_p := p; END IF;
+        m.a := m.a * 4;
+    END LOOP;
+    RAISE NOTICE 'changed model scores differently: %', first_p <> second_p;
+END
+$$;

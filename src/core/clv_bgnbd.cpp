@@ -81,31 +81,30 @@ struct BgNbdData {
 
 // Total log-likelihood over the rows and its gradient on (r, alpha, a, b).
 // The gamma and digamma terms are computed once per distinct x, the logs of
-// alpha + t_x and alpha + T once per distinct value; per row one exp and one
-// log1p remain: with d = u2 - u1 the bracket is max(u1, u2) + log1p(e^-|d|)
-// and the second term's share w2 = e^(u2 - bracket) is 1 / (1 + e^-|d|) or
-// e^-|d| / (1 + e^-|d|).
+// alpha + t_x and alpha + T once per distinct value. Every other operation is
+// the per-row formula's own, in its order, so the value and the gradient are
+// the same doubles as computing each row on its own (bracket() above): a fit
+// follows the same path to the same parameters. (Deriving the second term's
+// share from the same exp as the bracket, one exp less per row, moved a
+// weakly identified fit to another point of its ridge.)
 double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::Vector4d* grad) {
-    std::vector<double> log_shifted(data.values.size()), inv_shifted(grad ? data.values.size() : 0);
+    std::vector<double> shifted(data.values.size()), log_shifted(data.values.size());
     for (std::size_t i = 0; i < data.values.size(); ++i) {
-        log_shifted[i] = std::log(p.alpha + data.values[i]);
-        if (grad) inv_shifted[i] = 1.0 / (p.alpha + data.values[i]);
+        shifted[i] = p.alpha + data.values[i];
+        log_shifted[i] = std::log(shifted[i]);
     }
     double ll = 0.0;
     Eigen::Vector4d g = Eigen::Vector4d::Zero();  // d/d(r, alpha, a, b)
-    double cur_x = -1.0, cx = 0.0, log_ratio = 0.0, inv_b = 0.0;
+    double cur_x = -1.0, cx = 0.0, log_ratio = 0.0;
     Eigen::Vector4d dcx = Eigen::Vector4d::Zero();
     const double dg_ab = grad ? digamma(p.a + p.b) : 0.0;
-    const double log_a = std::log(p.a), inv_a = 1.0 / p.a;
+    const double log_a = std::log(p.a);
     for (const BgNbdData::Row& row : data.rows) {
         const double x = row.x;
         if (x != cur_x) {
             cur_x = x;
             cx = x_terms(p, x);
-            if (x > 0) {
-                log_ratio = log_a - std::log(p.b + x - 1.0);  // log(a / (b + x - 1))
-                inv_b = 1.0 / (p.b + x - 1.0);
-            }
+            if (x > 0) log_ratio = log_a - std::log(p.b + x - 1.0);
             if (grad) {
                 dcx[0] = digamma(p.r + x) - digamma(p.r) + std::log(p.alpha);
                 dcx[1] = p.r / p.alpha;
@@ -113,29 +112,25 @@ double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::
                 dcx[3] = dg_ab + digamma(p.b + x) - digamma(p.b) - digamma(p.a + p.b + x);
             }
         }
-        const double rx = p.r + x;
         const double log_T = log_shifted[row.T];
-        const double u1 = -rx * log_T;
-        double log_value = u1, w2 = 0.0, log_tx = 0.0;
+        const double u1 = -(p.r + x) * log_T;
+        double log_value = u1, w2 = 0.0;
         if (x > 0) {
-            log_tx = log_shifted[row.t_x];
-            const double u2 = log_ratio - rx * log_tx;
-            const double d = u2 - u1;
-            const double e = std::exp(-std::fabs(d));
-            log_value = std::max(u1, u2) + std::log1p(e);
-            w2 = d >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            const double u2 = log_ratio - (p.r + x) * log_shifted[row.t_x];
+            log_value = log_add_exp(u1, u2);
+            w2 = std::exp(u2 - log_value);
         }
         ll += row.count * (cx + log_value);
         if (grad) {
             const double w1 = 1.0 - w2;
-            Eigen::Vector4d dr = dcx;
-            dr[0] -= w1 * log_T + w2 * log_tx;
-            dr[1] -= w1 * rx * inv_shifted[row.T] + (x > 0 ? w2 * rx * inv_shifted[row.t_x] : 0.0);
+            Eigen::Vector4d d = dcx;
+            d[0] -= w1 * log_T + (x > 0 ? w2 * log_shifted[row.t_x] : 0.0);
+            d[1] -= w1 * (p.r + x) / shifted[row.T] + (x > 0 ? w2 * (p.r + x) / shifted[row.t_x] : 0.0);
             if (x > 0) {
-                dr[2] += w2 * inv_a;
-                dr[3] -= w2 * inv_b;
+                d[2] += w2 / p.a;
+                d[3] -= w2 / (p.b + x - 1.0);
             }
-            g += row.count * dr;
+            g += row.count * d;
         }
     }
     if (grad) *grad = g;

@@ -25,7 +25,7 @@ void ClvScoringMemo::reset(const BgNbdParams& p) {
     has_params_ = true;
     lookups_ = hits_ = 0;
     given_up_ = false;
-    index_ = FlatIndex<Key, KeyHash>();
+    index_.reset();
     offsets_.clear();
     values_.clear();
 }
@@ -36,14 +36,15 @@ const double* ClvScoringMemo::expectations(const BgNbdParams& p, double x, doubl
     const Key key{bits(x), bits(T), bits(step), count};
     if (!given_up_) {
         ++lookups_;
-        const std::uint32_t found = index_.find(key);
+        if (!index_) index_ = std::make_unique<FlatIndex<Key, KeyHash>>();
+        const std::uint32_t found = index_->find(key);
         if (found != FlatIndex<Key, KeyHash>::npos) {
             ++hits_;
             return values_.data() + offsets_[found];
         }
         if (lookups_ >= kTrialLookups && 4 * hits_ < lookups_) {
             given_up_ = true;
-            index_ = FlatIndex<Key, KeyHash>();
+            index_.reset();
             std::vector<std::size_t>().swap(offsets_);
             std::vector<double>().swap(values_);
         }
@@ -52,9 +53,15 @@ const double* ClvScoringMemo::expectations(const BgNbdParams& p, double x, doubl
     scratch_.resize(static_cast<std::size_t>(count));
     for (int i = 1; i <= count; ++i)
         scratch_[static_cast<std::size_t>(i - 1)] = bgnbd_expected_purchases_if_alive(p, step * i, x, T);
-    if (given_up_ || values_.size() + scratch_.size() > kMaxValues) return scratch_.data();
+    if (given_up_ || index_->size() >= kMaxKeys || values_.size() + scratch_.size() > kMaxValues)
+        return scratch_.data();
+    // Room first (growing geometrically), the key last: a failed allocation leaves no key without its
+    // values.
+    if (offsets_.size() == offsets_.capacity()) offsets_.reserve(std::max<std::size_t>(64, 2 * offsets_.capacity()));
+    if (values_.size() + scratch_.size() > values_.capacity())
+        values_.reserve(std::max(values_.size() + scratch_.size(), 2 * values_.capacity()));
     bool added = false;
-    index_.find_or_add(key, &added);
+    index_->find_or_add(key, &added);
     offsets_.push_back(values_.size());
     values_.insert(values_.end(), scratch_.begin(), scratch_.end());
     return values_.data() + offsets_.back();

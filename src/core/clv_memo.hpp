@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "clv_bgnbd.hpp"
@@ -20,9 +21,11 @@ namespace crm::clv {
 
 class ClvScoringMemo {
 public:
-    // Values remembered at most (then further keys are computed, not kept):
-    // about 10 MB with the index.
-    static constexpr std::size_t kMaxValues = std::size_t{1} << 20;
+    // Keys and values remembered at most (then further keys are computed, not
+    // kept): with the hash index about 20 MB of the backend's heap at most,
+    // made on first use.
+    static constexpr std::size_t kMaxKeys = std::size_t{1} << 17;
+    static constexpr std::size_t kMaxValues = std::size_t{1} << 19;
     // After this many lookups, a memo that found fewer than a quarter of its
     // keys stops looking (customers whose ages are not whole days share
     // nothing, and then the lookups would only add to the series).
@@ -54,7 +57,7 @@ private:
     std::uint64_t lookups_ = 0;
     std::uint64_t hits_ = 0;
     bool given_up_ = false;
-    FlatIndex<Key, KeyHash> index_;
+    std::unique_ptr<FlatIndex<Key, KeyHash>> index_;  // made on the first lookup
     std::vector<std::size_t> offsets_;  // key number -> first value
     std::vector<double> values_;
     std::vector<double> scratch_;       // a key computed but not remembered

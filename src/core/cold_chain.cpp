@@ -845,19 +845,25 @@ struct TimeRun {
     std::uint64_t count;
 };
 
-double run_time(const TimeRun& run, std::uint64_t k) { return run.start + run.step * static_cast<double>(k); }
+// The product is rounded on its own (never fused into a multiply-add), so
+// that a writer and a reader on any machine compute the same double.
+double run_time(const TimeRun& run, std::uint64_t k) {
+    const volatile double offset = run.step * static_cast<double>(k);
+    return run.start + offset;
+}
 
 // The runs of n times, or none when there would be more than max_runs.
 template <class Time>
 std::vector<TimeRun> time_runs(std::size_t n, Time time, std::size_t max_runs) {
     std::vector<TimeRun> runs;
-    for (std::size_t i = 0; i < n; ++i) {
+    InterruptTicker ticker;
+    for (std::size_t i = 0; i < n; ++i, ticker.tick()) {
         const double t = time(i);
         if (!runs.empty()) {
             TimeRun& run = runs.back();
             if (run.count == 1) {
                 const double step = t - run.start;
-                if (run.start + step * 1.0 == t) {
+                if (run_time({run.start, step, 1}, 1) == t) {
                     run.step = step;
                     run.count = 2;
                     continue;

@@ -153,7 +153,7 @@ public:
         return blocks_.capacity() * sizeof(Reading*) + capacity_readings_ * sizeof(Reading);
     }
     // Bytes serialize_into() will write.
-    std::size_t serialized_size() const { return 2 + 2 * 8 + 16 * size_; }
+    std::size_t serialized_size() const { return 3 + 2 * 8 + 16 * size_; }  // tag, version, time encoding
     // Sorted by t; readings sharing a time are averaged into one. The result
     // does not depend on the order of addition or merging.
     std::vector<Reading> sorted_deduplicated() const;

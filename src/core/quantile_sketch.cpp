@@ -16,6 +16,8 @@ constexpr double kCapacityShrink = 2.0 / 3.0;
 constexpr std::uint64_t kCoinSeed = 0x6B6C6C5F736B6574ULL;  // "kll_sket"
 // A sketch never needs more levels than there are bits in its count.
 constexpr std::size_t kMaxLevels = 64;
+// Counts stay far from 2^64, so ranks computed in double arithmetic convert back safely.
+constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
 
 void check_k(int k) {
     if (k < QuantileSketch::kMinK || k > QuantileSketch::kMaxK)
@@ -93,6 +95,9 @@ void QuantileSketch::compact(std::size_t level) {
 
 void QuantileSketch::merge(const QuantileSketch& other) {
     if (other.n_ == 0) return;
+    if (&other == this) throw_invalid("a quantile sketch cannot be merged with itself");
+    if (other.n_ > kMaxCount || n_ > kMaxCount - other.n_)
+        throw_error(ErrorKind::OutOfRange, "quantile sketch count overflows");
     if (n_ == 0) {
         min_ = other.min_;
         max_ = other.max_;
@@ -203,7 +208,7 @@ QuantileSketch QuantileSketch::read_from(ByteReader& r, std::pmr::memory_resourc
         weight += static_cast<unsigned __int128>(level.size()) << h;
         sketch.retained_ += level.size();
     }
-    if (weight != sketch.n_ ||
+    if (weight != sketch.n_ || sketch.n_ > kMaxCount ||
         (sketch.n_ > 0 && !(std::isfinite(sketch.min_) && std::isfinite(sketch.max_) && sketch.min_ <= sketch.max_)))
         throw Error(ErrorKind::InvalidBinary, "invalid quantile sketch: the weights do not add up to the count");
     if (sketch.n_ == 0) sketch.levels_.clear();

@@ -41,6 +41,12 @@ inline bool arg_is_const(FunctionCallInfo fcinfo, int argno) {
 inline bool same_raw_datum(FunctionCallInfo fcinfo, int argno, std::vector<std::uint8_t>& key) {
     if (!key.empty() && arg_is_const(fcinfo, argno)) return true;
     const auto* raw = reinterpret_cast<const std::uint8_t*>(DatumGetPointer(PG_GETARG_DATUM(argno)));
+    // An expanded object (a PL/pgSQL record variable) or an indirect pointer is named by an address, not
+    // by its contents, which can change in place: never "the same" (the caller decodes it again).
+    if (VARATT_IS_EXTERNAL_EXPANDED(raw) || VARATT_IS_EXTERNAL_INDIRECT(raw)) {
+        key.clear();
+        return false;
+    }
     const std::size_t size = VARSIZE_ANY(raw);
     if (key.size() == size && std::memcmp(key.data(), raw, size) == 0) return true;
     key.assign(raw, raw + size);

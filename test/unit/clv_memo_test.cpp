@@ -69,6 +69,21 @@ TEST(ClvScoringMemo, BoundedAndStillRight) {
     }
 }
 
+// Past kMaxKeys keys (each seen twice, so the memo keeps looking) further keys are computed, not kept.
+TEST(ClvScoringMemo, KeyLimitStillRight) {
+    const BgNbdParams p{0.25, 4.0, 0.8, 2.5};
+    ClvScoringMemo memo;
+    const int keys = static_cast<int>(ClvScoringMemo::kMaxKeys) + 20000;
+    for (int k = 0; k < keys; ++k) {
+        const double T = k / 7.0;
+        const double first = crm::clv::bgnbd_conditional_expected_purchases(p, 1.0, 1.0, T / 2, T, memo);
+        const double again = crm::clv::bgnbd_conditional_expected_purchases(p, 1.0, 1.0, T / 2, T, memo);
+        EXPECT_EQ(first, again);
+        if (k % 10007 == 0 || k > keys - 3)
+            EXPECT_EQ(first, crm::clv::bgnbd_conditional_expected_purchases(p, 1.0, 1.0, T / 2, T)) << k;
+    }
+}
+
 // Customers that share nothing (ages not in whole days): the memo stops looking, and stays right.
 TEST(ClvScoringMemo, GivesUpWhenNothingRepeats) {
     const BgNbdParams p{0.25, 4.0, 0.8, 2.5};
