@@ -100,31 +100,46 @@ std::vector<Reading> average_equal_times(std::vector<Reading> sorted) {
 
 constexpr std::size_t kMaxMergedRuns = 16;
 
-// Sorts by time and averages readings sharing a time. Ordering ties by
-// temperature fixes the summation order, so the averages (to the bit) do not
-// depend on the order rows arrived or partial aggregates were merged in.
-std::vector<Reading> deduplicate(std::vector<Reading> readings) {
+// The readings at(0) .. at(n - 1) sorted by time, with readings sharing a time
+// averaged into one. Ordering ties by temperature fixes the summation order,
+// so the averages (to the bit) do not depend on the order rows arrived or
+// partial aggregates were merged in. Readings usually come as a few runs in
+// time order (a logger's rows, a synchronised scan starting mid-table, the
+// parallel workers' partial states, each written in time order): those are
+// merged k-way into the result, one copy; more runs are copied and sorted.
+template <class At>
+std::vector<Reading> sort_and_average(std::size_t n, At at) {
     const ReadingBefore before;
-    // Readings usually arrive as a few runs in time order (a scan of a logger's
-    // rows, started mid-table by a synchronised scan or split between parallel
-    // workers): merging the runs is then cheaper than sorting. Either way the
-    // result is the one order `before` defines.
-    std::vector<std::size_t> run_starts{0};
-    for (std::size_t i = 1; i < readings.size() && run_starts.size() <= kMaxMergedRuns; ++i)
-        if (before(readings[i], readings[i - 1])) run_starts.push_back(i);
-    if (run_starts.size() > kMaxMergedRuns) {
-        InterruptTicker sort_ticker;
-        std::sort(readings.begin(), readings.end(), ticking(sort_ticker, before));
-    } else {
-        for (std::size_t r = 1; r < run_starts.size(); ++r) {
-            const auto end = r + 1 < run_starts.size() ? readings.begin() + static_cast<std::ptrdiff_t>(run_starts[r + 1])
-                                                       : readings.end();
-            std::inplace_merge(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(run_starts[r]), end,
-                               before);
+    std::vector<std::size_t> next{0}, ends;  // each run's next reading and end
+    for (std::size_t i = 1; i < n && next.size() <= kMaxMergedRuns; ++i)
+        if (before(at(i), at(i - 1))) next.push_back(i);
+    std::vector<Reading> out;
+    out.reserve(n);
+    if (n == 0) return out;
+    if (next.size() > kMaxMergedRuns || next.size() == 1) {
+        for (std::size_t i = 0; i < n; ++i) out.push_back(at(i));
+        if (next.size() > 1) {
+            InterruptTicker sort_ticker;
+            std::sort(out.begin(), out.end(), ticking(sort_ticker, before));
         }
+        check_interrupts();
+        return average_equal_times(std::move(out));
     }
-    check_interrupts();
-    return average_equal_times(std::move(readings));
+    for (std::size_t r = 0; r < next.size(); ++r) ends.push_back(r + 1 < next.size() ? next[r + 1] : n);
+    InterruptTicker ticker;
+    while (true) {
+        std::size_t best = next.size();
+        for (std::size_t r = 0; r < next.size(); ++r)
+            if (next[r] < ends[r] && (best == next.size() || before(at(next[r]), at(next[best])))) best = r;
+        if (best == next.size()) break;
+        out.push_back(at(next[best]++));
+        ticker.tick();
+    }
+    return average_equal_times(std::move(out));
+}
+
+std::vector<Reading> deduplicate(const std::vector<Reading>& readings) {
+    return sort_and_average(readings.size(), [&readings](std::size_t i) -> const Reading& { return readings[i]; });
 }
 
 // 1 - exp(-r) without cancellation for small r.
@@ -485,7 +500,7 @@ CoolingFit fit_sorted_unique(std::vector<Reading> data, std::optional<double> kn
 
 CoolingFit fit_cooling(std::vector<Reading> readings, std::optional<double> known_ambient) {
     for (const auto& r : readings) check_reading(r);
-    return fit_sorted_unique(deduplicate(std::move(readings)), known_ambient);
+    return fit_sorted_unique(deduplicate(readings), known_ambient);
 }
 
 CoolingFit fit_cooling_sorted(std::vector<Reading> readings, std::optional<double> known_ambient) {
@@ -796,30 +811,7 @@ std::vector<Reading> ReadingSeries::readings() const {
 }
 
 std::vector<Reading> ReadingSeries::sorted_deduplicated() const {
-    // A merged state holds a few runs in time order (each partial state is
-    // written so): they are merged straight out of the blocks into the
-    // result, one copy, instead of copied out and merged in place.
-    const ReadingBefore before;
-    const auto at = [this](std::size_t i) -> const Reading& { return blocks_[i / kBlockReadings][i % kBlockReadings]; };
-    std::vector<std::size_t> next{0}, ends;  // each run's next reading and end
-    for (std::size_t i = 1; i < size_ && next.size() <= kMaxMergedRuns; ++i)
-        if (before(at(i), at(i - 1))) next.push_back(i);
-    if (size_ == 0) return {};
-    if (next.size() > kMaxMergedRuns) return deduplicate(readings());  // many runs: sorted instead
-    if (next.size() == 1) return average_equal_times(readings());  // already in order
-    for (std::size_t r = 0; r < next.size(); ++r) ends.push_back(r + 1 < next.size() ? next[r + 1] : size_);
-    std::vector<Reading> merged;
-    merged.reserve(size_);
-    InterruptTicker ticker;
-    while (true) {
-        std::size_t best = next.size();
-        for (std::size_t r = 0; r < next.size(); ++r)
-            if (next[r] < ends[r] && (best == next.size() || before(at(next[r]), at(next[best])))) best = r;
-        if (best == next.size()) break;
-        merged.push_back(at(next[best]++));
-        ticker.tick();
-    }
-    return average_equal_times(std::move(merged));
+    return sort_and_average(size_, [this](std::size_t i) -> const Reading& { return reading_at(i); });
 }
 
 std::vector<std::uint8_t> ReadingSeries::serialize() const {
@@ -927,11 +919,7 @@ void ReadingSeries::write_arrays(ByteWriter& w) const {
             previous = r;
         }
     if (sorted) {
-        // Straight from the blocks: reading i is in block i / kBlockReadings (a first block smaller
-        // than that is the only block).
-        write_sorted(w, size_, [this](std::size_t i) -> const Reading& {
-            return blocks_[i / kBlockReadings][i % kBlockReadings];
-        });
+        write_sorted(w, size_, [this](std::size_t i) -> const Reading& { return reading_at(i); });  // from the blocks
         return;
     }
     std::vector<Reading> all = readings();

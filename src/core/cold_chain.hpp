@@ -203,6 +203,8 @@ private:
         return b + 1 == blocks_.size() ? static_cast<std::size_t>(tail_ - blocks_[b]) : block_capacity(b);
     }
     void write_arrays(ByteWriter& w) const;
+    // Reading i in stored order: block i / kBlockReadings (a first block smaller than that is the only one).
+    const Reading& reading_at(std::size_t i) const { return blocks_[i / kBlockReadings][i % kBlockReadings]; }
     // Every reading, in the order stored.
     std::vector<Reading> readings() const;
 
