@@ -606,6 +606,18 @@ COMMENT ON FUNCTION crm.churn_risk(double precision, double precision, double pr
 'fewer than medium_purchases_below (0.5) purchases are expected over the horizon; low otherwise.';
 
 -- One call for analysts and scheduled jobs: orders in, one row per customer out.
+CREATE FUNCTION crm._clv_analyze_scan(orders regclass, customer_col name, date_col name, amount_col name, as_of date,
+                                      time_unit text, months integer, discount_rate double precision,
+                                      margin double precision, horizon double precision)
+RETURNS TABLE (customer_key bigint, frequency bigint, recency double precision, age double precision,
+               monetary double precision, p_alive double precision, expected_purchases double precision,
+               expected_spend double precision, clv double precision, churn_risk text)
+AS 'MODULE_PATHNAME', 'crm_clv_analyze_scan'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._clv_analyze_scan(regclass, name, name, name, date, text, integer, double precision, double precision, double precision) IS
+'The rows of crm.clv_analyze_typed from a direct read of a plain orders table, or no rows when that read would not '
+'be provably the same as its query (internal).';
+
 CREATE FUNCTION crm.clv_analyze_typed(
     orders regclass, customer_col name, date_col name, amount_col name, key_type anyelement,
     as_of date DEFAULT NULL, time_unit text DEFAULT 'week', months integer DEFAULT 12,
@@ -663,6 +675,18 @@ BEGIN
     END IF;
     -- The horizon of expected purchases and of the churn tier: the CLV horizon by default.
     span := coalesce(horizon, months * CASE time_unit WHEN 'week' THEN 4.345 ELSE 30 END);
+    -- A plain table with integer customer keys is read directly where that provably gives the rows of the
+    -- query below (docs/clv.md); no rows back means it did not apply, or no customer had an order by as_of.
+    IF column_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT customer_key::%s, frequency, recency, age, monetary, p_alive, expected_purchases, expected_spend, '
+            'clv, churn_risk FROM crm._clv_analyze_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+            pg_catalog.pg_typeof(key_type)::text)
+        USING orders, customer_col, date_col, amount_col, cutoff, time_unit, months, discount_rate, margin, span;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
     RETURN QUERY EXECUTE format($q$
         WITH summaries AS MATERIALIZED (
             SELECT %1$I::%5$s AS customer_key,
@@ -710,7 +734,9 @@ RETURNS TABLE (
     clv double precision,
     churn_risk text)
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+-- No SET clause, so the planner inlines this wrapper into the calling query instead of collecting its rows
+-- in one more tuplestore (about 200 ms per 500,000 customers). The body stays safe under any search_path:
+-- it names one schema-qualified function, and bigint is a keyword type (always pg_catalog.int8).
 AS $$
     SELECT * FROM crm.clv_analyze_typed(orders, customer_col, date_col, amount_col, NULL::bigint, as_of, time_unit,
                                         months, discount_rate, margin, horizon, allow_unconverged)
@@ -2189,7 +2215,9 @@ RETURNS TABLE (
     stay_probability double precision, expected_purchases double precision, clv double precision, churn_risk text,
     tags text[], next_best_action text)
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+-- No SET clause, so the planner inlines this wrapper into the calling query instead of collecting its rows
+-- in one more tuplestore (about 200 ms per 500,000 customers). The body stays safe under any search_path:
+-- it names one schema-qualified function, and bigint is a keyword type (always pg_catalog.int8).
 AS $$
     SELECT * FROM crm.customer_profile_typed(orders, customer_col, date_col, amount_col, NULL::bigint, as_of,
                                              kmeans_model, cluster_names, months, time_unit, value_tiers,

@@ -294,7 +294,9 @@ RETURNS TABLE (
     stay_probability double precision, expected_purchases double precision, clv double precision, churn_risk text,
     tags text[], next_best_action text)
 LANGUAGE sql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
+-- No SET clause, so the planner inlines this wrapper into the calling query instead of collecting its rows
+-- in one more tuplestore (about 200 ms per 500,000 customers). The body stays safe under any search_path:
+-- it names one schema-qualified function, and bigint is a keyword type (always pg_catalog.int8).
 AS $$
     SELECT * FROM crm.customer_profile_typed(orders, customer_col, date_col, amount_col, NULL::bigint, as_of,
                                              kmeans_model, cluster_names, months, time_unit, value_tiers,

@@ -11,6 +11,7 @@
 #include "clv_math.hpp"
 #include "clv_optimize.hpp"
 #include "errors.hpp"
+#include "parallel_jobs.hpp"
 
 namespace crm::clv {
 
@@ -79,27 +80,24 @@ struct BgNbdData {
     }
 };
 
-// Total log-likelihood over the rows and its gradient on (r, alpha, a, b).
-// The gamma and digamma terms are computed once per distinct x, the logs of
-// alpha + t_x and alpha + T once per distinct value. Every other operation is
-// the per-row formula's own, in its order, so the value and the gradient are
-// the same doubles as computing each row on its own (bracket() above): a fit
-// follows the same path to the same parameters. (Deriving the second term's
+// The log-likelihood of rows [begin, end) and its gradient on (r, alpha, a,
+// b). The gamma and digamma terms are computed once per distinct x, the logs
+// of alpha + t_x and alpha + T once per distinct value (`shifted`,
+// `log_shifted`, by the caller). Every other operation is the per-row
+// formula's own, in its order (bracket() above). (Deriving the second term's
 // share from the same exp as the bracket, one exp less per row, moved a
 // weakly identified fit to another point of its ridge.)
-double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::Vector4d* grad) {
-    std::vector<double> shifted(data.values.size()), log_shifted(data.values.size());
-    for (std::size_t i = 0; i < data.values.size(); ++i) {
-        shifted[i] = p.alpha + data.values[i];
-        log_shifted[i] = std::log(shifted[i]);
-    }
+double rows_log_likelihood(const BgNbdParams& p, const BgNbdData& data, const std::vector<double>& shifted,
+                           const std::vector<double>& log_shifted, std::size_t begin, std::size_t end,
+                           Eigen::Vector4d* grad) {
     double ll = 0.0;
     Eigen::Vector4d g = Eigen::Vector4d::Zero();  // d/d(r, alpha, a, b)
     double cur_x = -1.0, cx = 0.0, log_ratio = 0.0;
     Eigen::Vector4d dcx = Eigen::Vector4d::Zero();
     const double dg_ab = grad ? digamma(p.a + p.b) : 0.0;
     const double log_a = std::log(p.a);
-    for (const BgNbdData::Row& row : data.rows) {
+    for (std::size_t i = begin; i < end; ++i) {
+        const BgNbdData::Row& row = data.rows[i];
         const double x = row.x;
         if (x != cur_x) {
             cur_x = x;
@@ -132,6 +130,38 @@ double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::
             }
             g += row.count * d;
         }
+    }
+    if (grad) *grad = g;
+    return ll;
+}
+
+// Total log-likelihood over the rows and its gradient. The rows are summed in
+// fixed blocks and the blocks' sums added in order, so the doubles do not
+// depend on how many threads computed the blocks (two from two blocks on).
+constexpr std::size_t kLikelihoodBlock = 32768;
+constexpr int kLikelihoodThreads = 2;
+
+double total_log_likelihood(const BgNbdParams& p, const BgNbdData& data, Eigen::Vector4d* grad) {
+    std::vector<double> shifted(data.values.size()), log_shifted(data.values.size());
+    for (std::size_t i = 0; i < data.values.size(); ++i) {
+        shifted[i] = p.alpha + data.values[i];
+        log_shifted[i] = std::log(shifted[i]);
+    }
+    const std::size_t n = data.rows.size();
+    const int blocks = static_cast<int>(std::max<std::size_t>(1, (n + kLikelihoodBlock - 1) / kLikelihoodBlock));
+    std::vector<double> block_ll(static_cast<std::size_t>(blocks));
+    std::vector<Eigen::Vector4d> block_grad(static_cast<std::size_t>(blocks), Eigen::Vector4d::Zero());
+    run_jobs(blocks, kLikelihoodThreads, [&](int, int b, Progress&) {
+        const std::size_t begin = static_cast<std::size_t>(b) * kLikelihoodBlock;
+        const std::size_t end = std::min(n, begin + kLikelihoodBlock);
+        block_ll[static_cast<std::size_t>(b)] = rows_log_likelihood(
+            p, data, shifted, log_shifted, begin, end, grad ? &block_grad[static_cast<std::size_t>(b)] : nullptr);
+    });
+    double ll = 0.0;
+    Eigen::Vector4d g = Eigen::Vector4d::Zero();
+    for (int b = 0; b < blocks; ++b) {
+        ll += block_ll[static_cast<std::size_t>(b)];
+        g += block_grad[static_cast<std::size_t>(b)];
     }
     if (grad) *grad = g;
     return ll;
@@ -231,8 +261,11 @@ BgNbdParams bgnbd_log_likelihood_gradient(const BgNbdParams& p, const PurchaseFi
     return BgNbdParams{g[0], g[1], g[2], g[3]};
 }
 
-BgNbdFit fit_bgnbd(const PurchaseFitState& state) {
-    const std::vector<RepeatRow> rows = state.rows();
+BgNbdFit fit_bgnbd(const PurchaseFitState& state) { return fit_bgnbd(state.rows()); }
+
+BgNbdFit fit_bgnbd(const std::vector<RepeatRow>& rows) {
+    std::int64_t customers = 0;
+    for (const RepeatRow& row : rows) customers += row.count;  // the state's customers(), which cannot overflow
     const detail::PurchaseTotals totals = detail::identifiable_totals(rows, "BG/NBD");
     const BgNbdData data(rows);
 
@@ -248,12 +281,12 @@ BgNbdFit fit_bgnbd(const PurchaseFitState& state) {
     // purchase rate r/alpha matches the data), a = b = 1.
     Eigen::VectorXd start(4);
     start << 1.0, totals.age / totals.repeat_purchases, 1.0, 1.0;
-    const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, state.customers());
+    const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, customers);
 
     BgNbdFit fit;
     fit.params = from_vector(ml.params);
     fit.se = from_vector(ml.se);
-    fit.info = detail::fit_info(ml, state.customers());
+    fit.info = detail::fit_info(ml, customers);
     return fit;
 }
 

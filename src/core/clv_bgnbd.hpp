@@ -30,6 +30,8 @@ struct BgNbdFit {
 // no customer with a repeat purchase (the dropout process is then not
 // identified). Otherwise returns a fit, converged or not (see FitInfo).
 BgNbdFit fit_bgnbd(const PurchaseFitState& state);
+// The same from the state's rows (PurchaseFitState::rows(): ascending, distinct).
+BgNbdFit fit_bgnbd(const std::vector<RepeatRow>& rows);
 
 // Log-likelihood of one customer's (x, t_x, T), and of all customers of a state.
 double bgnbd_log_likelihood(const BgNbdParams& p, double x, double t_x, double T);

@@ -117,10 +117,13 @@ GammaGammaParams gammagamma_log_likelihood_gradient(const GammaGammaParams& p, c
     return GammaGammaParams{g[0], g[1], g[2]};
 }
 
-GammaGammaFit fit_gammagamma(const SpendFitState& state) {
-    if (state.customers() == 0)
+GammaGammaFit fit_gammagamma(const SpendFitState& state) { return fit_gammagamma(state.rows()); }
+
+GammaGammaFit fit_gammagamma(const std::vector<SpendRow>& rows) {
+    std::int64_t customers = 0;
+    for (const SpendRow& row : rows) customers += row.count;  // the state's customers(), which cannot overflow
+    if (customers == 0)
         throw_error(ErrorKind::DataException, "cannot fit Gamma-Gamma: no customer with a repeat purchase");
-    const std::vector<SpendRow> rows = state.rows();
     double sum_m = 0.0;
     for (const SpendRow& row : rows) sum_m += static_cast<double>(row.count) * row.m;
     const SpendData data(rows);
@@ -134,13 +137,13 @@ GammaGammaFit fit_gammagamma(const SpendFitState& state) {
     };
     // Start where the population mean p gamma / (q - 1) is the sample mean.
     Eigen::VectorXd start(3);
-    start << 1.0, 2.0, sum_m / static_cast<double>(state.customers());
-    const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, state.customers());
+    start << 1.0, 2.0, sum_m / static_cast<double>(customers);
+    const detail::MaximumLikelihood ml = detail::maximize_log_likelihood(ll, start, customers);
 
     GammaGammaFit fit;
     fit.params = from_vector(ml.params);
     fit.se = from_vector(ml.se);
-    fit.info = detail::fit_info(ml, state.customers());
+    fit.info = detail::fit_info(ml, customers);
     return fit;
 }
 

@@ -26,6 +26,8 @@ struct GammaGammaFit {
 // Maximum likelihood fit (analytic gradient). Throws 22000 when the state
 // holds no customer with x > 0.
 GammaGammaFit fit_gammagamma(const SpendFitState& state);
+// The same from the state's rows (SpendFitState::rows(): x > 0, ascending, distinct).
+GammaGammaFit fit_gammagamma(const std::vector<SpendRow>& rows);
 
 // Log density of one customer's mean spend m (x >= 1, m > 0), and the total.
 double gammagamma_log_likelihood(const GammaGammaParams& p, double x, double m);

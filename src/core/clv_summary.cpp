@@ -26,8 +26,14 @@ void check_day(std::int64_t day, const char* what) {
 
 std::optional<CustomerSummary> summarize_customer(const Purchase* purchases, std::size_t n, std::int64_t as_of,
                                                   TimeUnit unit) {
-    check_day(as_of, "as_of day");
     std::vector<Purchase> kept;
+    return summarize_customer(purchases, n, as_of, unit, kept);
+}
+
+std::optional<CustomerSummary> summarize_customer(const Purchase* purchases, std::size_t n, std::int64_t as_of,
+                                                  TimeUnit unit, std::vector<Purchase>& kept) {
+    check_day(as_of, "as_of day");
+    kept.clear();
     kept.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         const Purchase& p = purchases[i];

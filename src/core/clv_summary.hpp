@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace crm::clv {
 
@@ -52,5 +53,8 @@ struct CustomerSummary {
 // a day difference does not fit (|day| beyond 2^52). Allocates one sorted copy.
 std::optional<CustomerSummary> summarize_customer(const Purchase* purchases, std::size_t n,
                                                   std::int64_t as_of, TimeUnit unit);
+// The same with the sorted copy kept in `scratch` (one allocation for many customers).
+std::optional<CustomerSummary> summarize_customer(const Purchase* purchases, std::size_t n, std::int64_t as_of,
+                                                  TimeUnit unit, std::vector<Purchase>& scratch);
 
 }  // namespace crm::clv

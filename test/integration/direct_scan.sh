@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The direct scans of an orders table give exactly the rows of the queries they
-# replace (crm.direct_scan = off): crm.rfm_analyze (src/pg/order_scan.cpp) and
-# crm.cohort_retention (src/pg/cohort_scan.cpp), for every key, date and amount
+# replace (crm.direct_scan = off): crm.rfm_analyze (src/pg/order_scan.cpp),
+# crm.cohort_retention (src/pg/cohort_scan.cpp) and crm.clv_analyze
+# (src/pg/clv_scan.cpp), for every key, date and amount
 # type they read, NULLs, rows after as_of, numerics the fast conversion cannot
 # take, a time zone with daylight saving, every method and period; and they
 # step aside (the query runs) for inheritance children, row-level security,
@@ -130,6 +131,75 @@ check "cohort: text keys take the query" "0 0" "$(compare_cohort "'orders_text',
 check "cohort: an unknown column is the query's 42703" "42703" \
   "$(sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SELECT count(*) FROM crm.cohort_retention('orders_mix', 'k8', 'nope')" 2>&1 \
      | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"
+
+# crm.clv_analyze: the same rows either way (summaries, fits, scores: the same doubles);
+# "<differing rows> <direct reads>". Amounts >= 0 (a negative one is an error either way, below).
+sql <<'SQL'
+-- Customers with a pace of their own and a geometric number of orders (so BG/NBD is identified), some
+-- orders after as_of, NULLs, times of day around midnight, numerics of 20 digits (the slow conversion).
+CREATE TABLE orders_clv AS
+WITH customers AS (
+    SELECT c, abs(hashint4(c * 3)) % 300 AS start_day, 3 + abs(hashint4(c * 7)) % 60 AS mean_gap,
+           1 + floor(-ln((1 + abs(hashint4(c * 13)) % 9973) / 9974.0) * (2 + abs(hashint4(c * 17)) % 24))::int AS n
+    FROM generate_series(1, 4000) c),
+orders AS (
+    SELECT u.c, k, u.start_day + sum(CASE WHEN k = 0 THEN 0
+                                          ELSE ceil(-ln((1 + abs(hashint4(u.c * 1000 + k)) % 9973) / 9974.0) * u.mean_gap) END)
+                                     OVER (PARTITION BY u.c ORDER BY k) AS day
+    FROM customers u, generate_series(0, u.n - 1) k),
+rows AS (
+    SELECT c, k, date '2023-01-01' + day::int AS d,
+           timestamp '2023-01-01 00:00' + day * interval '1 day' + ((c * 613 + k * 97) % 1440) * interval '1 minute' AS ts,
+           CASE WHEN (c + k) % 53 = 0 THEN 12.345678901234567891
+                ELSE round((10 + abs(hashint4(c * 11)) % 150 + abs(hashint4(c * 1000 + k + 7)) % 40)::numeric, 2) END AS amount
+    FROM orders)
+SELECT CASE WHEN (c * 31 + k) % 101 = 0 THEN NULL ELSE (c::bigint * 7919) % 100003 END AS k8,
+       ((c * 7919) % 100003)::int AS k4, c::smallint AS k2,
+       CASE WHEN (c + 3 * k) % 97 = 0 THEN NULL ELSE d END AS d,
+       ts, ts AT TIME ZONE 'America/New_York' AS tstz,
+       CASE WHEN (c + 5 * k) % 89 = 0 THEN NULL ELSE amount END AS amount_n,
+       amount::float8 AS amount_f8, amount::real AS amount_f4, round(amount)::int AS amount_i4
+FROM rows;
+CREATE FUNCTION clv_paths_differ(t regclass, k name, d name, a name, unit text, as_of date) RETURNS bigint
+LANGUAGE sql AS $$
+  SELECT query_paths_differ(format('SELECT * FROM crm.clv_analyze(%L, %L, %L, %L, as_of => %L, time_unit => %L)',
+                                   t, k, d, a, as_of, unit), 1000)
+$$;
+SQL
+compare_clv() {  # arguments of clv_paths_differ
+  local out
+  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+         sql -c "SELECT clv_paths_differ($1)" 2>&1)"
+  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"
+}
+for key in k8 k4 k2; do
+  check "clv, $key, date, numeric: same rows, read directly" "0 1" \
+    "$(compare_clv "'orders_clv', '$key', 'd', 'amount_n', 'week', '2024-06-30'")"
+done
+for dcol in ts tstz; do
+  for amount in amount_n amount_f8 amount_f4 amount_i4; do
+    check "clv, k8, $dcol, $amount, days: same rows, read directly" "0 1" \
+      "$(compare_clv "'orders_clv', 'k8', '$dcol', '$amount', 'day', '2024-03-10'")"
+  done
+done
+check "clv_analyze_typed with integer keys: same rows, read directly" "0 1" \
+  "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SELECT query_paths_differ(
+       'SELECT * FROM crm.clv_analyze_typed(''orders_clv'', ''k4'', ''d'', ''amount_n'', NULL::integer, as_of => ''2024-06-30'')', 1000)" 2>&1 \
+     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"; })"
+check "clv: a negative amount is the same error either way" "22023 22023" \
+  "$(for mode in off on; do sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET crm.direct_scan = $mode" \
+       -c "SELECT count(*) FROM crm.clv_analyze('orders_mix', 'k8', 'd', 'amount_n2', as_of => '2025-06-30')" \
+       2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1; done | xargs)"
+check "clv: fits that do not converge give the query's warnings and error either way" "2 22023 2 22023" \
+  "$(for mode in off on; do sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET crm.direct_scan = $mode" \
+       -c "SELECT count(*) FROM crm.clv_analyze('orders_mix', 'k8', 'd', 'amount_f8', as_of => '2025-06-30')" 2>&1 \
+       | { out="$(cat)"; echo "$(echo "$out" | grep -c '^WARNING:  01000: .* did not converge') $(echo "$out" \
+           | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"; }; done | xargs)"
+sql -c "CREATE TABLE orders_clv_text AS SELECT k8::text AS k, d, amount_n FROM orders_clv"
+check "clv: text keys take the query, same rows" "0 0" \
+  "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SELECT query_paths_differ(
+       'SELECT * FROM crm.clv_analyze_typed(''orders_clv_text'', ''k'', ''d'', ''amount_n'', NULL::text, as_of => ''2024-06-30'')', 1000)" 2>&1 \
+     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"; })"
 
 # Where the direct scan would not see what the query sees, the query runs (0 direct reads).
 sql <<'SQL'
