@@ -173,6 +173,9 @@ DECLARE
     cutoff date;
     cluster_sql text := 'NULL::integer';
     stay_sql text := 'NULL::double precision';
+    -- Without a k-means model no customer has a cluster: no join with the (empty) cluster names.
+    names_from text := 'k';
+    name_sql text := 'NULL::text';
     tags_sql text;
     action_sql text;
 BEGIN
@@ -205,6 +208,8 @@ BEGIN
         cluster_sql := format('(SELECT CASE WHEN array_position(f.v, NULL) IS NULL THEN crm.kmeans_assign($3, f.v) END '
                               'FROM (SELECT %s AS v) f)',
                               crm._profile_features((crm.kmeans_info(kmeans_model)).feature_names, 'k-means model'));
+        names_from := 'k LEFT JOIN (SELECT * FROM crm.kmeans_cluster_names($3)) n ON n.cluster = k.cluster';
+        name_sql := 'coalesce($9[k.cluster], n.name)';
     END IF;
     IF churn_model IS NOT NULL THEN
         IF (crm.tree_info(churn_model)).kind <> 'classification' THEN
@@ -236,34 +241,42 @@ BEGIN
         WITH r AS MATERIALIZED (
             SELECT * FROM crm.rfm_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2,
                                                 ($4 + 1)::timestamptz - interval '1 microsecond')),
-        c AS MATERIALIZED (
-            SELECT * FROM crm.clv_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2, $4, $5, $6,
-                                                allow_unconverged => $7)),
+        -- The value tier is cume_dist() OVER (ORDER BY clv DESC NULLS LAST) over the customers of r,
+        -- computed as cume_dist does (customers up to this one's last peer, as float8, over all of r's
+        -- customers as float8) from a window over c alone: every customer of c is in r, and r's others
+        -- have no CLV and sort last, so the counts are the same, and only c's narrow rows are sorted.
+        c AS (
+            SELECT x.*, count(*) OVER (ORDER BY x.clv DESC NULLS LAST) AS clv_rank
+            FROM crm.clv_analyze_typed($1, %1$L::name, %2$L::name, %3$L::name, $2, $4, $5, $6,
+                                       allow_unconverged => $7) x),
         b AS (
             SELECT r.customer_key, r.recency_days, r.frequency, r.monetary,
                    r.monetary / nullif(r.frequency, 0) AS avg_order_value,
                    round(c.age * CASE $5 WHEN 'week' THEN 7 ELSE 1 END)::integer AS tenure_days,
                    r.r_score, r.f_score, r.m_score, r.rfm_cell, r.segment,
                    CASE WHEN c.clv IS NULL THEN NULL
-                        WHEN cume_dist() OVER (ORDER BY c.clv DESC NULLS LAST) <= $8[1] THEN 'high'
-                        WHEN cume_dist() OVER (ORDER BY c.clv DESC NULLS LAST) <= $8[2] THEN 'medium'
+                        WHEN c.clv_rank::double precision / n.customers::double precision <= $8[1] THEN 'high'
+                        WHEN c.clv_rank::double precision / n.customers::double precision <= $8[2] THEN 'medium'
                         ELSE 'low' END AS value_tier,
                    c.p_alive, c.expected_purchases, c.clv, c.churn_risk
-            FROM r LEFT JOIN c ON c.customer_key = r.customer_key),
+            FROM r LEFT JOIN c ON c.customer_key = r.customer_key CROSS JOIN (SELECT count(*) AS customers FROM r) n),
+        -- OFFSET 0 keeps k and t from being flattened into the queries above them, which would copy
+        -- their expressions into every reference: the model calls, and the tag array that each action
+        -- condition reads (measured: 1.1 s of 6 s for 500,000 customers).
         k AS (
-            SELECT b.*, %4$s AS cluster, %7$s AS stay_probability FROM b),
+            SELECT b.*, %4$s AS cluster, %7$s AS stay_probability FROM b OFFSET 0),
         named AS (
             SELECT k.customer_key, k.recency_days, k.frequency, k.monetary, k.avg_order_value, k.tenure_days,
                    k.r_score, k.f_score, k.m_score, k.rfm_cell, k.segment, k.value_tier, k.cluster,
-                   coalesce($9[k.cluster], n.name) AS cluster_name,
+                   %9$s AS cluster_name,
                    k.p_alive, k.stay_probability, k.expected_purchases, k.clv,
                    CASE WHEN $10 IS NULL THEN k.churn_risk
                         ELSE crm.churn_risk(k.stay_probability, k.expected_purchases) END AS churn_risk
-            FROM k LEFT JOIN (SELECT * FROM crm.kmeans_cluster_names($3)) n ON n.cluster = k.cluster),
+            FROM %8$s),
         t AS (
-            SELECT named.*, %5$s AS tags FROM named)
+            SELECT named.*, %5$s AS tags FROM named OFFSET 0)
         SELECT t.*, %6$s FROM t$q$,
-        customer_col, date_col, amount_col, cluster_sql, tags_sql, action_sql, stay_sql)
+        customer_col, date_col, amount_col, cluster_sql, tags_sql, action_sql, stay_sql, names_from, name_sql)
     USING orders, key_type, kmeans_model, cutoff, time_unit, months, coalesce(allow_unconverged, false),
           value_tiers, cluster_names, churn_model;
 END
