@@ -677,7 +677,10 @@ BEGIN
     span := coalesce(horizon, months * CASE time_unit WHEN 'week' THEN 4.345 ELSE 30 END);
     -- A plain table with integer customer keys is read directly where that provably gives the rows of the
     -- query below (docs/clv.md); no rows back means it did not apply, or no customer had an order by as_of.
-    IF column_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+    -- Only when the key comes back in the column's own type or as bigint: a narrower key_type would cast
+    -- every row's key in the query (an out-of-range key is its error), but only the returned keys here.
+    IF column_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+       AND pg_catalog.pg_typeof(key_type) IN ('bigint'::regtype, column_type) THEN
         RETURN QUERY EXECUTE format(
             'SELECT customer_key::%s, frequency, recency, age, monetary, p_alive, expected_purchases, expected_spend, '
             'clv, churn_risk FROM crm._clv_analyze_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',

@@ -68,6 +68,15 @@ SELECT count(*) FILTER (WHERE 'whale' = ANY (tags)) = count(*) FILTER (WHERE mon
        count(*) FILTER (WHERE next_best_action = 'last_chance_offer')
          = count(*) FILTER (WHERE segment = 'Hibernating' AND NOT 'whale' = ANY (tags)) AS hibernating_offer
 FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', as_of => '2024-12-31');
+-- The value tier is cume_dist() over the customers by CLV, descending (the profile counts it from a window
+-- over the CLV rows alone): the same tiers as that window written out.
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE value_tier IS DISTINCT FROM
+                        CASE WHEN clv IS NULL THEN NULL WHEN cd <= 0.2 THEN 'high' WHEN cd <= 0.5 THEN 'medium'
+                             ELSE 'low' END) AS tier_mismatches,
+       count(DISTINCT value_tier) AS tiers
+FROM (SELECT p.*, cume_dist() OVER (ORDER BY clv DESC NULLS LAST) AS cd
+      FROM crm.customer_profile('profile_orders', 'customer_id', 'ordered_on', 'amount', as_of => '2024-12-31') p) s;
 -- Inserting an existing tag or priority replaces the row (this is how a restore brings back edits).
 INSERT INTO crm.profile_tag_rules (tag, condition) VALUES ('whale', 'monetary >= 1e9');
 SELECT tag, condition, priority, enabled FROM crm.profile_tag_rules WHERE tag = 'whale';

@@ -1,11 +1,13 @@
 #include "clv_analysis.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 #include <utility>
 
 #include "clv_memo.hpp"
 #include "clv_purchases.hpp"
+#include "errors.hpp"
 #include "interrupts.hpp"
 #include "parallel_jobs.hpp"
 
@@ -93,7 +95,9 @@ std::vector<SpendRow> spend_rows(const std::vector<std::optional<CustomerSummary
     std::vector<SpendRow> rows;
     for (const auto& s : summaries) {
         if (!s || !(s->T > 0) || s->x == 0) continue;
-        validate_spend(static_cast<double>(s->x), s->mean_spend);  // as the state's add(): m > 0
+        // As the state's add(): m finite and > 0 (a day's total can overflow to infinity).
+        if (!std::isfinite(s->mean_spend)) throw_invalid("mean spend must be finite");
+        validate_spend(static_cast<double>(s->x), s->mean_spend);
         rows.push_back(SpendRow{s->x, s->mean_spend, 1});
     }
     return distinct_sorted(std::move(rows), [](const SpendRow& r) { return std::make_pair(r.x, r.m); });
@@ -119,7 +123,10 @@ std::vector<CustomerClv> score_customers(const std::vector<std::optional<Custome
             const auto& s = summaries[i];
             if (!s) continue;
             const double x = static_cast<double>(s->x);
-            // As the SQL scorers: validate, then p_alive, E[Y(horizon)], expected spend, CLV, tier.
+            // As the SQL scorers: finite arguments, validate, then p_alive, E[Y(horizon)], expected spend,
+            // CLV, tier.
+            if (!std::isfinite(s->t_x) || !std::isfinite(s->T) || !std::isfinite(s->mean_spend))
+                throw_invalid("frequency, recency, age and monetary must be finite numbers");
             validate_summary(x, s->t_x, s->T);
             validate_spend(x, s->mean_spend);
             CustomerClv& c = out[i];

@@ -4,6 +4,8 @@
 #include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <boost/math/quadrature/tanh_sinh.hpp>
 #include <boost/math/special_functions/digamma.hpp>
+#include <math.h>  // lgamma_r
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -42,10 +44,17 @@ Bracket bracket(const BgNbdParams& p, double x, double t_x, double T) {
     return {log_value, std::exp(u2 - log_value)};
 }
 
+// log Gamma(v) as std::lgamma computes it, without writing the global signgam
+// (the likelihood runs on two threads).
+double log_gamma(double v) {
+    int sign = 0;
+    return lgamma_r(v, &sign);
+}
+
 // The terms of a customer's log-likelihood that depend on x only.
 double x_terms(const BgNbdParams& p, double x) {
-    return std::lgamma(p.r + x) - std::lgamma(p.r) + p.r * std::log(p.alpha) + std::lgamma(p.a + p.b) +
-           std::lgamma(p.b + x) - std::lgamma(p.b) - std::lgamma(p.a + p.b + x);
+    return log_gamma(p.r + x) - log_gamma(p.r) + p.r * std::log(p.alpha) + log_gamma(p.a + p.b) +
+           log_gamma(p.b + x) - log_gamma(p.b) - log_gamma(p.a + p.b + x);
 }
 
 // The rows as the likelihood reads them, in the state's order (sorted by x),

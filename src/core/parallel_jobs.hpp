@@ -8,6 +8,9 @@
 // exception leaves. No path out of run_jobs leaves a thread running.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,6 +18,7 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -58,9 +62,21 @@ public:
         cancel_.store(true);
         for (auto& t : threads_) t.join();
     }
+    // The thread starts with every signal blocked, so the backend's handlers
+    // (statement_timeout's SIGALRM, cancel, terminate, latches) only ever run
+    // on the calling thread, never beside it on a worker.
     template <class F>
     void spawn(F&& f) {
-        threads_.emplace_back(std::forward<F>(f));
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &previous);
+        try {
+            threads_.emplace_back(std::forward<F>(f));
+        } catch (...) {
+            pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+            throw;
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
 
 private:
@@ -85,35 +101,50 @@ void run_jobs(int jobs, int threads, const Job& job) {
     std::mutex mutex;
     std::condition_variable finished_cv;
     int finished = 0;
+    int spawned = 0;
     {
         ThreadGroup group(cancel);
-        for (int w = 0; w < workers; ++w)
-            group.spawn([&, w]() noexcept {
-                Progress progress(false, &cancel);
-                for (;;) {
-                    const int i = next.fetch_add(1);
-                    if (i >= jobs || cancel.load()) break;
-                    try {
-                        job(w, i, progress);
-                    } catch (const Cancelled&) {
-                        break;
-                    } catch (...) {
-                        errors[static_cast<std::size_t>(i)] = std::current_exception();
-                        cancel.store(true);
-                        break;
+        // A thread that cannot be created (a process limit) leaves its share to
+        // the threads that were: they take jobs until none is left. With none
+        // at all, the calling thread does every job below.
+        for (int w = 0; w < workers; ++w) {
+            try {
+                group.spawn([&, w]() noexcept {
+                    Progress progress(false, &cancel);
+                    for (;;) {
+                        const int i = next.fetch_add(1);
+                        if (i >= jobs || cancel.load()) break;
+                        try {
+                            job(w, i, progress);
+                        } catch (const Cancelled&) {
+                            break;
+                        } catch (...) {
+                            errors[static_cast<std::size_t>(i)] = std::current_exception();
+                            cancel.store(true);
+                            break;
+                        }
                     }
-                }
-                const std::lock_guard<std::mutex> lock(mutex);
-                ++finished;
-                finished_cv.notify_all();
-            });
+                    const std::lock_guard<std::mutex> lock(mutex);
+                    ++finished;
+                    finished_cv.notify_all();
+                });
+            } catch (const std::system_error&) {
+                break;
+            }
+            ++spawned;
+        }
         std::unique_lock<std::mutex> lock(mutex);
-        while (finished < workers) {
+        while (finished < spawned) {
             finished_cv.wait_for(lock, std::chrono::milliseconds(10));
             lock.unlock();
             check_interrupts();  // may throw: the group stops and joins the workers
             lock.lock();
         }
+    }
+    if (spawned == 0) {
+        Progress progress(true, nullptr);
+        for (int i = 0; i < jobs; ++i) job(0, i, progress);
+        return;
     }
     for (const auto& error : errors)
         if (error) std::rethrow_exception(error);

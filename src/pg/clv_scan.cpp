@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <new>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -236,8 +237,14 @@ CRM_FUNCTION(crm_clv_analyze_scan) {
     bool usable = true;
     while (status == 1 && usable) {
         status = pg_guard([table, c, b] { return fill_batch(table, c, b); });
-        ledger.add_batch(keys.data(), days.data(), amounts.data(), static_cast<std::size_t>(batch.rows));
-        usable = status >= 0 && ledger.memory_bytes() <= memory_limit;
+        try {
+            ledger.add_batch(keys.data(), days.data(), amounts.data(), static_cast<std::size_t>(batch.rows));
+        } catch (const crm::Error&) {  // more customers than the index numbers
+            usable = false;
+        } catch (const std::bad_alloc&) {
+            usable = false;
+        }
+        usable = usable && status >= 0 && ledger.memory_bytes() <= memory_limit;
     }
     pg_guard([table] { crm::pg::close_direct_table(table); });
     if (!usable || ledger.purchases() == 0 ||
@@ -256,16 +263,20 @@ CRM_FUNCTION(crm_clv_analyze_scan) {
         t = std::chrono::steady_clock::now();
         const crm::clv::BgNbdFit bg = crm::clv::fit_bgnbd(crm::clv::repeat_rows(summaries));
         const crm::clv::GammaGammaFit gg = crm::clv::fit_gammagamma(crm::clv::spend_rows(summaries));
-        const bool finite = std::isfinite(bg.params.r) && std::isfinite(bg.params.alpha) &&
-                            std::isfinite(bg.params.a) && std::isfinite(bg.params.b) &&
-                            std::isfinite(gg.params.p) && std::isfinite(gg.params.q) && std::isfinite(gg.params.gamma);
-        if (!bg.info.converged || !gg.info.converged || !finite) return static_cast<Datum>(0);
+        // What the scorers accept of a model row: every parameter finite and > 0.
+        const auto usable_param = [](double v) { return std::isfinite(v) && v > 0; };
+        const bool valid = usable_param(bg.params.r) && usable_param(bg.params.alpha) && usable_param(bg.params.a) &&
+                           usable_param(bg.params.b) && usable_param(gg.params.p) && usable_param(gg.params.q) &&
+                           usable_param(gg.params.gamma);
+        if (!bg.info.converged || !gg.info.converged || !valid) return static_cast<Datum>(0);
         ms[2] = ms_since(t);
         t = std::chrono::steady_clock::now();
         scores = crm::clv::score_customers(summaries, bg.params, gg.params, options, kThreads);
         ms[3] = ms_since(t);
     } catch (const crm::Error&) {
         return static_cast<Datum>(0);
+    } catch (const std::bad_alloc&) {
+        return static_cast<Datum>(0);  // the query may still fit in memory: nothing is in the result yet
     }
     const Output out{ledger.keys().data(), summaries.data(), scores.data(), summaries.size(), unit,
                      rsinfo->setResult, rsinfo->setDesc};

@@ -195,6 +195,12 @@ check "clv: fits that do not converge give the query's warnings and error either
        -c "SELECT count(*) FROM crm.clv_analyze('orders_mix', 'k8', 'd', 'amount_f8', as_of => '2025-06-30')" 2>&1 \
        | { out="$(cat)"; echo "$(echo "$out" | grep -c '^WARNING:  01000: .* did not converge') $(echo "$out" \
            | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)"; }; done | xargs)"
+sql -c "CREATE TABLE orders_clv_wide AS SELECT k4, d, amount_n FROM orders_clv WHERE k4 < 32000
+          UNION ALL SELECT 100000, date '2030-01-01', 5"
+check "clv: a smallint key_type casts every row's key, as the query does (an order after as_of too)" "22003 22003" \
+  "$(for mode in off on; do sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET crm.direct_scan = $mode" \
+       -c "SELECT count(*) FROM crm.clv_analyze_typed('orders_clv_wide', 'k4', 'd', 'amount_n', NULL::smallint, as_of => '2024-06-30')" \
+       2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1; done | xargs)"
 sql -c "CREATE TABLE orders_clv_text AS SELECT k8::text AS k, d, amount_n FROM orders_clv"
 check "clv: text keys take the query, same rows" "0 0" \
   "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SELECT query_paths_differ(
