@@ -5,15 +5,37 @@
 // the loop when there is one. Loops call check_interrupts() every so often.
 #pragma once
 
+#include <atomic>
+
 namespace crm {
 
 using InterruptHandler = void (*)();
 
-// Installs the handler (nullptr: no checks). Returns the previous one.
+// Thrown on a worker thread (parallel_jobs.hpp) when its group was asked to stop.
+struct Cancelled {};
+
+// Installs the handler (nullptr: no checks) for the calling thread, the
+// backend's own. Returns the previous one.
 InterruptHandler set_interrupt_handler(InterruptHandler handler) noexcept;
 
-// Calls the installed handler, which may throw.
+// On the thread that installed the handler: calls it, which may throw. On a
+// worker thread of run_jobs (parallel_jobs.hpp): never calls it (it would call
+// into PostgreSQL), but throws Cancelled once the worker's group is asked to
+// stop, so code shared by both kinds of thread stops promptly on either.
 void check_interrupts();
+
+// Marks the calling thread as a worker whose stop request is `cancel` while
+// the object lives (run_jobs does this for its threads).
+class WorkerThreadScope {
+public:
+    explicit WorkerThreadScope(const std::atomic<bool>* cancel) noexcept;
+    ~WorkerThreadScope();
+    WorkerThreadScope(const WorkerThreadScope&) = delete;
+    WorkerThreadScope& operator=(const WorkerThreadScope&) = delete;
+
+private:
+    const std::atomic<bool>* previous_;
+};
 
 // Calls check_interrupts() once every `period` ticks; cheap enough for inner loops.
 class InterruptTicker {

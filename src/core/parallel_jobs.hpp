@@ -1,7 +1,9 @@
 // Work spread over threads inside one C++ call, safely for a PostgreSQL backend.
 //
-// Workers only run the job; they never call check_interrupts or anything that
-// may call into PostgreSQL. An exception in one is captured and rethrown on
+// Workers only run the job; they never call anything that may call into
+// PostgreSQL (check_interrupts() on a worker only looks at its group's stop
+// request: interrupts.hpp, so a job may run code that checks for interrupts,
+// even a nested run_jobs). An exception in one is captured and rethrown on
 // the calling thread after every worker has been joined. The calling thread
 // waits, checking for interrupts while it does; if it is interrupted it asks
 // the workers to stop (they see it through Progress) and joins them before the
@@ -25,8 +27,6 @@
 #include "interrupts.hpp"
 
 namespace crm {
-
-struct Cancelled {};
 
 // An InterruptTicker weighted by work: loops report how many rows they
 // touched, and every kPeriod rows it checks for interrupts (on the calling
@@ -110,6 +110,7 @@ void run_jobs(int jobs, int threads, const Job& job) {
         for (int w = 0; w < workers; ++w) {
             try {
                 group.spawn([&, w]() noexcept {
+                    const WorkerThreadScope scope(&cancel);  // check_interrupts() here: the stop request
                     Progress progress(false, &cancel);
                     for (;;) {
                         const int i = next.fetch_add(1);

@@ -2,12 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 #include <numeric>
 #include <vector>
 
 #include "errors.hpp"
 #include "expect_error.hpp"
 #include "interrupts.hpp"
+#include "parallel_jobs.hpp"
 #include "rfm.hpp"
 
 namespace {
@@ -65,3 +70,44 @@ TEST(Interrupts, NoHandlerMeansNoChecks) {
 }
 
 }  // namespace
+
+namespace {
+std::thread::id installing_thread;
+std::atomic<bool> handler_off_its_thread{false};
+void note_thread() {
+    if (std::this_thread::get_id() != installing_thread) handler_off_its_thread = true;
+}
+}  // namespace
+
+// On a worker thread of run_jobs, check_interrupts() never calls the handler
+// (the backend's, which would call into PostgreSQL), and throws Cancelled once
+// the group is asked to stop: here, after the other job failed.
+TEST(Interrupts, WorkersNeverCallTheHandlerAndStopWhenAsked) {
+    installing_thread = std::this_thread::get_id();
+    handler_off_its_thread = false;
+    const crm::InterruptHandler previous = crm::set_interrupt_handler(&note_thread);
+    std::atomic<bool> checking{false}, stopped_by_cancel{false};
+    std::atomic<int> checks_on_worker{0};
+    EXPECT_THROW(crm::run_jobs(2, 2, [&](int, int job, crm::Progress&) {
+                     if (job == 0) {  // fails once the other job is checking
+                         while (!checking.load()) std::this_thread::yield();
+                         throw std::runtime_error("job 0 failed");
+                     }
+                     try {
+                         for (;;) {  // until asked to stop
+                             crm::check_interrupts();
+                             ++checks_on_worker;
+                             checking = true;
+                             std::this_thread::sleep_for(std::chrono::microseconds(200));
+                         }
+                     } catch (const crm::Cancelled&) {
+                         stopped_by_cancel = true;
+                         throw;
+                     }
+                 }),
+                 std::runtime_error);
+    EXPECT_TRUE(stopped_by_cancel.load());
+    EXPECT_GT(checks_on_worker.load(), 0);
+    EXPECT_FALSE(handler_off_its_thread.load());
+    crm::set_interrupt_handler(previous);
+}
