@@ -92,33 +92,20 @@ bool amount_of(Datum d, Oid type, double* out) {
     return std::isfinite(*out) && *out >= 0.0;
 }
 
-// 1: a full batch, 0: the end of the table (rows may be in the batch), -1: a
-// value the SQL path must handle.
+// One batch (crm::pg::fill_direct_batch): rows with a NULL key, date or
+// amount are skipped, as the SQL's WHERE ... IS NOT NULL.
 int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
-    b->rows = 0;
     const int k = c->key - 1, d = c->date - 1, a = c->amount - 1;
-    const Datum* v;
-    const bool* null;
-    int status = 1;
-    crm::pg::begin_direct_batch(table);
-    while (status == 1 && b->rows < kBatchRows) {
-        if (!crm::pg::next_direct_row(table, &v, &null)) {
-            status = 0;
-            break;
-        }
-        if (null[k] || null[d] || null[a]) continue;  // the SQL's WHERE ... IS NOT NULL
-        const int r = b->rows;
-        if (!day_of(v[d], c->date_type, &b->days[r]) || !amount_of(v[a], c->amount_type, &b->amounts[r])) {
-            status = -1;
-            break;
-        }
+    const auto row = [c, b, k, d, a](const Datum* v, const bool* null, int r) {
+        if (null[k] || null[d] || null[a]) return crm::pg::DirectRow::Skipped;
+        if (!day_of(v[d], c->date_type, &b->days[r]) || !amount_of(v[a], c->amount_type, &b->amounts[r]))
+            return crm::pg::DirectRow::Refused;
         b->keys[r] = c->key_type == INT8OID   ? DatumGetInt64(v[k])
                      : c->key_type == INT4OID ? DatumGetInt32(v[k])
                                               : DatumGetInt16(v[k]);
-        ++b->rows;
-    }
-    crm::pg::end_direct_batch(table);
-    return status;
+        return crm::pg::DirectRow::Taken;
+    };
+    return crm::pg::fill_direct_batch(table, kBatchRows, &b->rows, row);
 }
 
 bool resolve_columns(Oid relid, const char* key, const char* date, const char* amount, Columns* c) {

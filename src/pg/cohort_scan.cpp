@@ -111,26 +111,13 @@ DateADT period_start(std::int32_t index, Period period) {
     }
 }
 
-// 1: a full batch, 0: the end of the table (rows may be in the batch), -1: a
-// value the SQL path must handle.
+// One batch (crm::pg::fill_direct_batch): rows with a NULL customer or date
+// are skipped, as the SQL's WHERE; a NULL amount counts with no revenue.
 int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
-    b->rows = 0;
     const int k = c->key - 1, d = c->date - 1, a = c->amount - 1;
-    const Datum* v;
-    const bool* null;
-    int status = 1;
-    crm::pg::begin_direct_batch(table);
-    while (status == 1 && b->rows < kBatchRows) {
-        if (!crm::pg::next_direct_row(table, &v, &null)) {
-            status = 0;
-            break;
-        }
-        if (null[k] || null[d]) continue;  // WHERE customer IS NOT NULL AND date IS NOT NULL
-        const int r = b->rows;
-        if (!period_of(v[d], c, &b->periods[r])) {
-            status = -1;
-            break;
-        }
+    const auto row = [c, b, k, d, a](const Datum* v, const bool* null, int r) {
+        if (null[k] || null[d]) return crm::pg::DirectRow::Skipped;  // WHERE customer IS NOT NULL AND date IS NOT NULL
+        if (!period_of(v[d], c, &b->periods[r])) return crm::pg::DirectRow::Refused;
         b->keys[r] = c->key_type == INT8OID   ? DatumGetInt64(v[k])
                      : c->key_type == INT4OID ? DatumGetInt32(v[k])
                                               : DatumGetInt16(v[k]);
@@ -140,7 +127,8 @@ int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
         if (c->revenue != crm::RevenueKind::None && !null[a]) {  // sum() skips a NULL amount
             switch (c->amount_type) {
                 case NUMERICOID:
-                    if (!crm::pg::numeric_to_decimal(v[a], &b->exact[r].units, &b->exact[r].scale)) status = -1;
+                    if (!crm::pg::numeric_to_decimal(v[a], &b->exact[r].units, &b->exact[r].scale))
+                        return crm::pg::DirectRow::Refused;
                     break;
                 case INT8OID: b->exact[r].units = DatumGetInt64(v[a]); break;
                 case INT4OID: b->exact[r].units = DatumGetInt32(v[a]); break;
@@ -148,10 +136,9 @@ int fill_batch(crm::pg::DirectTable* table, const Columns* c, Batch* b) {
                 default: b->floats[r] = DatumGetFloat8(v[a]); break;
             }
         }
-        if (status == 1) ++b->rows;
-    }
-    crm::pg::end_direct_batch(table);
-    return status;
+        return crm::pg::DirectRow::Taken;
+    };
+    return crm::pg::fill_direct_batch(table, kBatchRows, &b->rows, row);
 }
 
 struct Output {

@@ -117,37 +117,24 @@ Dated time_in_range(const TotalsScan* s, Datum d, std::int64_t* time) {
     }
 }
 
-// Fills the batch with up to kBatchRows kept rows. 1: a full batch, 0: the
-// end of the table (rows may be in the batch), -1: a value the SQL path must judge.
+// Fills the batch with up to kBatchRows kept rows (fill_direct_batch); rows
+// with a NULL or dated after as_of are skipped and counted.
 int fill_batch(TotalsScan* s, Batch* b) {
-    b->rows = 0;
     const int k = s->spec.key_att - 1, t = s->spec.time_att - 1, a = s->spec.amount_att - 1;
-    const Datum* v;
-    const bool* null;
-    int status = 1;
-    begin_direct_batch(s->table);
-    while (b->rows < kBatchRows) {
-        if (!next_direct_row(s->table, &v, &null)) {
-            status = 0;
-            break;
-        }
+    const auto row = [s, b, k, t, a](const Datum* v, const bool* null, int r) {
         std::int64_t time = 0;
         const Dated dated = null[k] || null[t] || null[a] ? Dated::After : time_in_range(s, v[t], &time);
-        if (dated == Dated::Unsure) {
-            status = -1;
-            break;
-        }
+        if (dated == Dated::Unsure) return DirectRow::Refused;
         if (null[k] || null[t] || null[a] || dated == Dated::After) {
             ++b->skipped;
-            continue;
+            return DirectRow::Skipped;
         }
-        b->keys[b->rows] = key_value(v[k], s->spec.key_type);
-        b->times[b->rows] = time;
-        b->amounts[b->rows] = amount_value(v[a], s->spec.amount_type);
-        ++b->rows;
-    }
-    end_direct_batch(s->table);
-    return status;
+        b->keys[r] = key_value(v[k], s->spec.key_type);
+        b->times[r] = time;
+        b->amounts[r] = amount_value(v[a], s->spec.amount_type);
+        return DirectRow::Taken;
+    };
+    return fill_direct_batch(s->table, kBatchRows, &b->rows, row);
 }
 
 // Local timestamps of the customers' last orders as timestamptz (C only).

@@ -37,6 +37,38 @@ void end_direct_batch(DirectTable* table);
 
 void close_direct_table(DirectTable* table);
 
+// What a batch filler makes of one row.
+enum class DirectRow { Taken, Skipped, Refused };
+
+// Fills one batch: row(values, nulls, position) for each next row of the
+// table, position being the number of rows taken so far, until max_rows rows
+// are taken or the table ends. Returns 1 for a full batch, 0 at the end of
+// the table (rows may have been taken), -1 when row() refused a row (a value
+// the SQL path must judge); *taken counts the rows taken. C-only like the
+// rest of this file (row must not throw).
+template <class Row>
+int fill_direct_batch(DirectTable* table, int max_rows, int* taken, const Row& row) {
+    *taken = 0;
+    const Datum* values;
+    const bool* nulls;
+    int status = 1;
+    begin_direct_batch(table);
+    while (*taken < max_rows) {
+        if (!next_direct_row(table, &values, &nulls)) {
+            status = 0;
+            break;
+        }
+        const DirectRow verdict = row(values, nulls, *taken);
+        if (verdict == DirectRow::Refused) {
+            status = -1;
+            break;
+        }
+        if (verdict == DirectRow::Taken) ++*taken;
+    }
+    end_direct_batch(table);
+    return status;
+}
+
 // numeric to float8 exactly as numeric_float8 (a cast) converts it, without
 // its text round trip for values of at most 16 significant digits and a
 // decimal exponent within 22 (one correctly rounded IEEE operation).
