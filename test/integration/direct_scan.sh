@@ -67,12 +67,18 @@ LANGUAGE sql AS $$
 $$;
 SQL
 
-# Runs paths_differ with DEBUG1 on; prints "<differing rows> <how many calls read the table directly>".
-compare() {
+# Of psql's output on stdin: "<the first number printed> <how many DEBUG lines match pattern>", that is
+# the differing rows (or a count) and how many calls read the table directly.
+number_and_reads() {  # pattern
   local out
-  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
-         sql -c "SELECT paths_differ($1)" 2>&1)"
-  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'direct scan' || true)"
+  out="$(cat)"
+  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c "$1" || true)"
+}
+
+# Runs paths_differ with DEBUG1 on; prints "<differing rows> <direct reads>".
+compare() {
+  PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+    sql -c "SELECT paths_differ($1)" 2>&1 | number_and_reads 'direct scan'
 }
 
 for method in quantile ntile; do
@@ -100,10 +106,8 @@ check "as_of before every order: no customers either way" \
 
 # crm.cohort_retention: the same rows either way; "<differing rows> <direct reads>".
 compare_cohort() {  # arguments of cohort_paths_differ [, time zone]
-  local out
-  out="$(PGOPTIONS="-c TimeZone=${2:-America/New_York} -c client_min_messages=debug1" \
-         sql -c "SELECT cohort_paths_differ($1)" 2>&1)"
-  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'cohort_retention: direct scan' || true)"
+  PGOPTIONS="-c TimeZone=${2:-America/New_York} -c client_min_messages=debug1" \
+    sql -c "SELECT cohort_paths_differ($1)" 2>&1 | number_and_reads 'cohort_retention: direct scan'
 }
 for period in week month quarter; do
   for key in k8 k4 k2; do
@@ -167,10 +171,8 @@ LANGUAGE sql AS $$
 $$;
 SQL
 compare_clv() {  # arguments of clv_paths_differ
-  local out
-  out="$(PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
-         sql -c "SELECT clv_paths_differ($1)" 2>&1)"
-  echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"
+  PGOPTIONS="-c TimeZone=America/New_York -c client_min_messages=debug1" \
+    sql -c "SELECT clv_paths_differ($1)" 2>&1 | number_and_reads 'clv_analyze: direct scan'
 }
 for key in k8 k4 k2; do
   check "clv, $key, date, numeric: same rows, read directly" "0 1" \
@@ -185,7 +187,7 @@ done
 check "clv_analyze_typed with integer keys: same rows, read directly" "0 1" \
   "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SELECT query_paths_differ(
        'SELECT * FROM crm.clv_analyze_typed(''orders_clv'', ''k4'', ''d'', ''amount_n'', NULL::integer, as_of => ''2024-06-30'')', 1000)" 2>&1 \
-     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"; })"
+     | number_and_reads 'clv_analyze: direct scan')"
 check "clv: a negative amount is the same error either way" "22023 22023" \
   "$(for mode in off on; do sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET crm.direct_scan = $mode" \
        -c "SELECT count(*) FROM crm.clv_analyze('orders_mix', 'k8', 'd', 'amount_n2', as_of => '2025-06-30')" \
@@ -205,7 +207,7 @@ sql -c "CREATE TABLE orders_clv_text AS SELECT k8::text AS k, d, amount_n FROM o
 check "clv: text keys take the query, same rows" "0 0" \
   "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SELECT query_paths_differ(
        'SELECT * FROM crm.clv_analyze_typed(''orders_clv_text'', ''k'', ''d'', ''amount_n'', NULL::text, as_of => ''2024-06-30'')', 1000)" 2>&1 \
-     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'clv_analyze: direct scan' || true)"; })"
+     | number_and_reads 'clv_analyze: direct scan')"
 
 # Where the direct scan would not see what the query sees, the query runs (0 direct reads).
 sql <<'SQL'
@@ -232,15 +234,15 @@ check "the children's customers are in the result" "3001" \
 check "row-level security for the caller: the query runs, the policy filters" "1501 0" \
   "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SET ROLE direct_scan_reader" \
        -c "SELECT count(*) FROM crm.rfm_analyze('orders_rls', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" 2>&1 \
-     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$') $(echo "$out" | grep -c 'direct scan' || true)"; })"
+     | number_and_reads 'direct scan')"
 check "the table's owner is not subject to its policy and reads directly" "3001 1" \
   "$(PGOPTIONS="-c client_min_messages=debug1" \
        sql -c "SELECT count(*) FROM crm.rfm_analyze('orders_rls', 'k8', 'd', 'amount_n', as_of => '2030-01-01')" 2>&1 \
-     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$') $(echo "$out" | grep -c 'direct scan' || true)"; })"
+     | number_and_reads 'direct scan')"
 check "SELECT on the three columns only: read directly, same rows" "0 1" \
   "$(PGOPTIONS="-c client_min_messages=debug1" sql -c "SET ROLE direct_scan_reader" \
        -c "SELECT paths_differ('orders_cols', 'k8', 'd', 'amount_n', '2025-03-09', 'quantile')" 2>&1 \
-     | { out="$(cat)"; echo "$(echo "$out" | grep -E '^[0-9]+$' | head -1) $(echo "$out" | grep -c 'direct scan' || true)"; })"
+     | number_and_reads 'direct scan')"
 check "no SELECT on a column: the query's permission error" "42501" \
   "$(sql -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SET ROLE direct_scan_reader" \
        -c "SELECT count(*) FROM crm.rfm_analyze('orders_cols', 'k8', 'd', 'secret_amount', as_of => '2030-01-01')" 2>&1 \
