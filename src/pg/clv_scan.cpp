@@ -134,7 +134,6 @@ struct Output {
     const std::optional<crm::clv::CustomerSummary>* summaries;
     const crm::clv::CustomerClv* scores;
     std::size_t count;
-    crm::clv::TimeUnit unit;
     Tuplestorestate* store;
     TupleDesc desc;
 };
@@ -265,7 +264,7 @@ CRM_FUNCTION(crm_clv_analyze_scan) {
     } catch (const std::bad_alloc&) {
         return static_cast<Datum>(0);  // the query may still fit in memory: nothing is in the result yet
     }
-    const Output out{ledger.keys().data(), summaries.data(), scores.data(), summaries.size(), unit,
+    const Output out{ledger.keys().data(), summaries.data(), scores.data(), summaries.size(),
                      rsinfo->setResult, rsinfo->setDesc};
     const Output* outp = &out;
     pg_guard([outp] { put_rows(outp); });
