@@ -94,15 +94,29 @@ SELECT (SELECT array_agg((rank, item_id, round(score::numeric, 12)))
         FROM crm.content_similar_items('reco_item_kv', 'product_id', 'attribute', 12))
      = (SELECT array_agg((rank, item_id, round(score::numeric, 12)))
         FROM crm.content_similar_items('reco_items', 'product_id', 'tags', 12)) AS same_vectors;
--- Hybrid for user 2 (min_support 1): collaborative 12 -> 1.3165, 13 -> 0.4082 (scaled: 1, 0.3101); content
--- 15 -> 0.9239, 12 -> 0.1381 (scaled: 1, 0.1495). 15 has no buyer: content alone, 1. 12: 0.9 * 1 + 0.1 * 0.1495
--- = 0.9149; 13: 0.9 * 0.3101 = 0.2791. The new item takes its one place (new_item_slots 1), none with 0.
+-- Hybrid for user 2: collaborative 12 -> 1.3165, 13 -> 0.4082 (scaled: 1, 0.3101); content 15 -> 0.9239,
+-- 12 -> 0.1381 (scaled: 1, 0.1495). 12: 0.9 * 1 + 0.1 * 0.1495 = 0.9149; 13: 0.9 * 0.3101 = 0.2791. 15 has no
+-- buyer (new) and is in the content list of length 3 (15, 12): it takes a place, scored 0.1 * 1; none with 0 slots.
 SELECT rank, item_id, round(score::numeric, 4) AS score, reason
 FROM crm.hybrid_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'tags',
-                                users => ARRAY[2], n => 3, min_support => 1);
+                                users => ARRAY[2], n => 3);
 SELECT count(*) FILTER (WHERE item_id = 15) AS new_item_rows
 FROM crm.hybrid_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'tags',
-                                users => ARRAY[2], n => 3, min_support => 1, new_item_slots => 0);
+                                users => ARRAY[2], n => 3, new_item_slots => 0);
+-- Both parts weigh the user's items by rating: user 2 rates 10 three times 11. Collaborative 12 = 3 * 0.5 + 0.8165
+-- = 2.3165, 13 = 0.4082 (scaled 0.1762). Profile 3 (d + o) / sqrt 2 + d = a d + b o with a = 3 / sqrt 2 + 1,
+-- b = 3 / sqrt 2: 15 -> (a + b) / (sqrt 2 |(a, b)|) = 0.9823, 12 -> b ln 2 / (|(a, b)| sqrt(ln(2)^2 + ln(6)^2))
+-- = 0.2028 (scaled 0.2065). 12: 0.9 + 0.1 * 0.2065 = 0.9206; 13: 0.9 * 0.1762 = 0.1586; 15: 0.1.
+CREATE TABLE reco_rated AS
+SELECT customer_id, product_id, CASE WHEN (customer_id, product_id) = (2, 10) THEN 3 ELSE 1 END AS stars FROM reco_ratings;
+SELECT rank, item_id, round(score::numeric, 4) AS score, reason
+FROM crm.hybrid_recommend_batch('reco_rated', 'customer_id', 'product_id', 'stars', 'reco_items', 'product_id', 'tags',
+                                users => ARRAY[2], n => 3);
+-- With min_support 3 only 11 (3 buyers, user 2's own) is established: the list is the content list's new items
+-- (15: 0.1 * 1; 12: 0.1 * 0.1495), then the most popular item left (13, 2 buyers).
+SELECT rank, item_id, round(score::numeric, 4) AS score, reason
+FROM crm.hybrid_recommend_batch('reco_ratings', 'customer_id', 'product_id', 'bought', 'reco_items', 'product_id', 'tags',
+                                users => ARRAY[2], n => 3, min_support => 3);
 
 -- Cold start by group: customers 1 and 2 are "north", 3 and 4 "south"; a new north customer gets north's favourites.
 CREATE TABLE reco_customers (customer_id int, region text);

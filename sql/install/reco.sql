@@ -95,15 +95,15 @@ CREATE FUNCTION crm.hybrid_recommend_batch(
     ratings regclass, user_col name, item_col name, rating_col name,
     attributes regclass, attribute_item_col name, attribute_col name,
     users bigint[] DEFAULT NULL, n integer DEFAULT 10, k integer DEFAULT 100,
-    weight double precision DEFAULT 0.9, min_support integer DEFAULT 5, new_item_slots integer DEFAULT 1,
+    weight double precision DEFAULT 0.9, min_support integer DEFAULT 1, new_item_slots integer DEFAULT NULL,
     diversity double precision DEFAULT 0)
 RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score double precision, reason text)
 AS 'MODULE_PATHNAME', 'crm_hybrid_recommend_batch'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION crm.hybrid_recommend_batch(regclass, name, name, name, regclass, name, name, bigint[], integer, integer, double precision, integer, integer, double precision) IS
-'Item-kNN and content blended: weight * collaborative + (1 - weight) * content (each scaled to the user''s best); '
-'items with fewer than min_support ratings move linearly towards content alone (an item nobody rated: content '
-'alone), and at most new_item_slots such items enter a list.';
+'Item-kNN and content blended: weight * collaborative + (1 - weight) * content (each scaled to the user''s best, '
+'the user''s items weighted by their ratings). New items (fewer than min_support ratings) enter where the '
+'content-based list of the same length has them, at most new_item_slots of them (NULL: no limit).';
 
 CREATE FUNCTION crm.popular_recommend_batch(
     ratings regclass, user_col name, item_col name, rating_col name, users bigint[] DEFAULT NULL,

@@ -105,17 +105,20 @@ double ContentModel::similarity(std::int64_t a, std::int64_t b) const {
     return dot;
 }
 
-std::vector<std::pair<std::int64_t, double>> ContentModel::like(const std::vector<std::int64_t>& items) const {
+std::vector<std::pair<std::int64_t, double>> ContentModel::like(const std::vector<std::int64_t>& items,
+                                                                const std::vector<double>* weights) const {
     std::vector<double> profile(idf_.size(), 0.0);
     std::vector<std::size_t> own;
-    for (const std::int64_t key : items) {
-        const std::size_t i = index(key);
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        const std::size_t i = index(items[k]);
         if (i == npos) continue;
         own.push_back(i);
-        for (std::size_t q = item_offsets_[i]; q < item_offsets_[i + 1]; ++q) profile[item_attr_[q]] += item_weight_[q];
+        const double w = weights == nullptr ? 1.0 : (*weights)[k];
+        if (!(w > 0)) continue;
+        for (std::size_t q = item_offsets_[i]; q < item_offsets_[i + 1]; ++q) profile[item_attr_[q]] += w * item_weight_[q];
     }
-    if (own.empty()) return {};
     const double norm = std::sqrt(std::inner_product(profile.begin(), profile.end(), profile.begin(), 0.0));
+    if (!(norm > 0) || !std::isfinite(norm)) return {};
     std::vector<double> score(keys_.size(), 0.0);
     InterruptTicker ticker(64);
     for (std::size_t a = 0; a < profile.size(); ++a) {

@@ -42,8 +42,11 @@ public:
     // Items with positive cosine to the normalised sum of the given items'
     // vectors (a user's history, or one item for "items like this"), the
     // given items left out: best first, ties by lower key. Keys without a
-    // vector are ignored; none with a vector gives an empty list.
-    std::vector<std::pair<std::int64_t, double>> like(const std::vector<std::int64_t>& items) const;
+    // vector are ignored; none with a vector gives an empty list. With
+    // `weights` (one per item) the sum is weighted, items weighted 0 or less
+    // adding nothing (they are still left out).
+    std::vector<std::pair<std::int64_t, double>> like(const std::vector<std::int64_t>& items,
+                                                      const std::vector<double>* weights = nullptr) const;
 
 private:
     std::vector<std::int64_t> keys_;  // ascending

@@ -241,26 +241,30 @@ std::vector<std::pair<std::size_t, double>> item_similarity_row(const RatingMatr
 // Top-N scores
 
 ItemKnnScorer::ItemKnnScorer(const ItemNeighbours& model)
-    : model_(model), score_(model.items(), 0.0), owned_(model.items(), 0) {}
+    : model_(model), score_(model.items(), 0.0), mark_(model.items(), 0) {}
 
 std::vector<std::pair<std::int64_t, double>> ItemKnnScorer::score(const std::vector<std::int64_t>& user_items,
-                                                                   std::size_t limit) {
-    std::vector<std::size_t> owned;
-    for (const std::int64_t key : user_items) {
-        const std::size_t i = model_.index(key);
-        if (i != ItemNeighbours::npos && !owned_[i]) {
-            owned_[i] = 1;
-            owned.push_back(i);
+                                                                   std::size_t limit, const std::vector<double>* weights) {
+    std::vector<std::pair<std::size_t, double>> owned;  // (item index, weight)
+    for (std::size_t u = 0; u < user_items.size(); ++u) {
+        const std::size_t i = model_.index(user_items[u]);
+        if (i != ItemNeighbours::npos && !mark_[i]) {
+            mark_[i] = 1;
+            owned.emplace_back(i, weights == nullptr ? 1.0 : (*weights)[u]);
         }
     }
     touched_.clear();
-    for (const std::size_t i : owned) {
+    for (const auto& [i, weight] : owned) {
+        if (!(weight > 0)) continue;
         const ItemNeighbours::Row r = model_.reverse_row(i);
         for (std::size_t a = 0; a < r.size; ++a) {
             const std::uint32_t j = r.neighbour[a];
-            if (owned_[j]) continue;
-            if (score_[j] == 0.0) touched_.push_back(j);
-            score_[j] += r.similarity[a];
+            if (mark_[j] == 1) continue;
+            if (mark_[j] == 0) {  // not score_ == 0: a sum may pass through 0 with negative stored similarities
+                mark_[j] = 2;
+                touched_.push_back(j);
+            }
+            score_[j] += weight * r.similarity[a];
         }
     }
     std::vector<std::pair<std::int64_t, double>> out;
@@ -268,8 +272,9 @@ std::vector<std::pair<std::int64_t, double>> ItemKnnScorer::score(const std::vec
     for (const std::uint32_t j : touched_) {
         if (score_[j] > 0) out.emplace_back(model_.key(j), score_[j]);
         score_[j] = 0.0;
+        mark_[j] = 0;
     }
-    for (const std::size_t i : owned) owned_[i] = 0;
+    for (const auto& o : owned) mark_[o.first] = 0;
     const auto better = [](const auto& a, const auto& b) {
         return a.second > b.second || (a.second == b.second && a.first < b.first);
     };

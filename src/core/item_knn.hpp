@@ -92,16 +92,19 @@ std::vector<std::pair<std::size_t, double>> item_similarity_row(const RatingMatr
 
 // The item-kNN score (see the top) of the `limit` best items reachable from
 // `user_items` (keys; any order, unknown keys ignored), the user's own items
-// left out: best first, ties by lower key. Scratch space is kept between calls.
+// left out: best first, ties by lower key. With `weights` (one per user item),
+// each similarity counts times its user item's weight, and items weighted 0 or
+// less add nothing (they stay the user's own). Scratch space is kept between calls.
 class ItemKnnScorer {
 public:
     explicit ItemKnnScorer(const ItemNeighbours& model);
-    std::vector<std::pair<std::int64_t, double>> score(const std::vector<std::int64_t>& user_items, std::size_t limit);
+    std::vector<std::pair<std::int64_t, double>> score(const std::vector<std::int64_t>& user_items, std::size_t limit,
+                                                       const std::vector<double>* weights = nullptr);
 
 private:
     const ItemNeighbours& model_;
     std::vector<double> score_;
-    std::vector<std::uint8_t> owned_;
+    std::vector<std::uint8_t> mark_;  // per item: 0, 1 = the user's own, 2 = scored in this call
     std::vector<std::uint32_t> touched_;
 };
 

@@ -62,7 +62,10 @@ RecoOptions parse_reco_options(RecoMethod method, const std::string& text) {
         } else if (key == "min_support") {
             e.options.hybrid_min_support = int_option(v, "min_support");
         } else if (key == "new_item_slots") {
-            e.options.hybrid_new_item_slots = int_option(v, "new_item_slots");
+            if (v.is_null())
+                e.options.hybrid_new_item_slots.reset();  // no limit
+            else
+                e.options.hybrid_new_item_slots = int_option(v, "new_item_slots");
         } else if (key == "diversity") {
             e.options.diversity = number_option(v, "diversity");
         } else if (key == "seed") {

@@ -76,8 +76,8 @@ void check_recommender_options(const RecommenderOptions& o) {
     if (o.item_k < 1) throw_invalid("k must be at least 1, got " + std::to_string(o.item_k));
     if (!(o.hybrid_weight >= 0.0 && o.hybrid_weight <= 1.0))
         throw_invalid("weight must be between 0 and 1, got " + std::to_string(o.hybrid_weight));
-    if (o.hybrid_new_item_slots < 0)
-        throw_invalid("new_item_slots must be at least 0, got " + std::to_string(o.hybrid_new_item_slots));
+    if (o.hybrid_new_item_slots && *o.hybrid_new_item_slots < 0)
+        throw_invalid("new_item_slots must be at least 0, got " + std::to_string(*o.hybrid_new_item_slots));
     if (o.hybrid_min_support < 1)
         throw_invalid("min_support must be at least 1, got " + std::to_string(o.hybrid_min_support));
 }
@@ -138,46 +138,63 @@ struct Recommender::State {
         return out;
     }
 
-    std::vector<RankedItem> hybrid(const std::vector<std::int64_t>& mine, std::size_t limit) {
-        const std::vector<Scored> cf = item_scorer->score(mine, std::numeric_limits<std::size_t>::max());
-        const std::vector<Scored> ct = content->like(mine);
+    // The user's rating of each of `mine` (same order), the weights of the
+    // hybrid's two parts. Without a positive one every item weighs 1.
+    std::vector<double> rating_weights(std::int64_t user) const {
+        std::vector<double> out;
+        const std::size_t u = m.user_index(user);
+        if (u == RatingMatrix::npos) return out;
+        const auto r = m.user_ratings(u);
+        out.assign(r.value, r.value + r.size);
+        if (std::none_of(out.begin(), out.end(), [](double w) { return w > 0; })) out.assign(r.size, 1.0);
+        return out;
+    }
+
+    bool is_new_item(std::int64_t item) const {
+        const std::size_t i = m.item_index(item);
+        const std::size_t support = i == RatingMatrix::npos ? 0 : m.item_popularity(i);
+        return support < static_cast<std::size_t>(o.hybrid_min_support);
+    }
+
+    // See RecommenderOptions::hybrid_weight.
+    std::vector<RankedItem> hybrid(std::int64_t user, const std::vector<std::int64_t>& mine, std::size_t limit) {
+        const std::vector<double> weights = rating_weights(user);
+        const std::vector<Scored> cf = item_scorer->score(mine, std::numeric_limits<std::size_t>::max(), &weights);
+        const std::vector<Scored> ct = content->like(mine, &weights);
         const double cf_max = cf.empty() ? 1.0 : cf.front().second;
         const double ct_max = ct.empty() ? 1.0 : ct.front().second;
         std::unordered_map<std::int64_t, std::pair<double, double>> parts;
-        for (const Scored& s : cf) parts[s.first].first = s.second / cf_max;
-        for (const Scored& s : ct) parts[s.first].second = s.second / ct_max;
+        for (const Scored& x : cf) parts[x.first].first = x.second / cf_max;
+        for (const Scored& x : ct) parts[x.first].second = x.second / ct_max;
+        const double w = o.hybrid_weight;
+        // New items: those the content-based list of this length holds.
         std::vector<RankedItem> out;
-        std::vector<std::int64_t> thin;
-        out.reserve(parts.size());
+        const std::size_t cap = o.hybrid_new_item_slots ? static_cast<std::size_t>(*o.hybrid_new_item_slots) : limit;
+        const std::vector<Scored> content_list = content->like(mine);
+        for (std::size_t r = 0; r < std::min(limit, content_list.size()) && out.size() < cap; ++r) {
+            const std::int64_t item = content_list[r].first;
+            if (is_new_item(item)) out.push_back({item, (1 - w) * parts[item].second, RecoReason::Content});
+        }
+        std::vector<RankedItem> established;
+        established.reserve(parts.size());
         for (const auto& [item, p] : parts) {
-            const std::size_t i = m.item_index(item);
-            const double support = i == RatingMatrix::npos ? 0.0 : static_cast<double>(m.item_popularity(i));
-            const double s = std::min(1.0, support / o.hybrid_min_support);
-            const double w = o.hybrid_weight;
-            const double score = s * (w * p.first + (1 - w) * p.second) + (1 - s) * p.second;
+            if (is_new_item(item)) continue;
+            const double score = w * p.first + (1 - w) * p.second;
             if (!(score > 0)) continue;
             const RecoReason reason = p.first > 0 && p.second > 0 ? RecoReason::Hybrid
                                       : p.first > 0               ? RecoReason::SimilarItems
                                                                   : RecoReason::Content;
-            out.push_back({item, score, reason});
-            if (s < 1) thin.push_back(item);
+            established.push_back({item, score, reason});
         }
-        std::sort(out.begin(), out.end(), [](const RankedItem& a, const RankedItem& b) {
+        const auto by_score = [](const RankedItem& a, const RankedItem& b) {
             return a.score > b.score || (a.score == b.score && a.item < b.item);
-        });
-        std::sort(thin.begin(), thin.end());
-        std::vector<RankedItem> kept;
-        std::size_t thin_kept = 0;
-        const std::size_t cap = static_cast<std::size_t>(o.hybrid_new_item_slots);
-        for (const RankedItem& r : out) {
-            if (kept.size() >= limit) break;
-            if (contains(thin, r.item)) {
-                if (thin_kept >= cap) continue;
-                ++thin_kept;
-            }
-            kept.push_back(r);
-        }
-        return kept;
+        };
+        const std::size_t keep = std::min(established.size(), limit - out.size());
+        std::partial_sort(established.begin(), established.begin() + static_cast<std::ptrdiff_t>(keep),
+                          established.end(), by_score);
+        out.insert(out.end(), established.begin(), established.begin() + static_cast<std::ptrdiff_t>(keep));
+        std::sort(out.begin(), out.end(), by_score);
+        return out;
     }
 
     // Every model item scored for the user folded in from the user's current rows.
@@ -395,7 +412,7 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
             out = State::ranked(s.content->like(mine), pool, RecoReason::Content);
             break;
         case RecoMethod::Hybrid:
-            out = s.hybrid(mine, pool);
+            out = s.hybrid(user, mine, pool);
             break;
         case RecoMethod::Popular:
             break;

@@ -58,17 +58,21 @@ struct RecommenderOptions {
     // item-kNN: each item's k most similar items and how they are compared.
     int item_k = 100;
     ItemSimilarity item_similarity = ItemSimilarity::Cosine;
-    // hybrid: with cf and content each divided by their largest value among
-    // the user's candidates, and s_i = min(1, ratings of i / min_support),
-    //   score = s_i * (weight * cf + (1 - weight) * content) + (1 - s_i) * content
-    // so an item with enough ratings blends both and an item with none (a new
-    // product) is scored by content alone. Content scores run high for whole
-    // groups of look-alike items, so such thin items (s_i < 1) may take at
-    // most new_item_slots places of a list. Defaults and their measured
-    // trade-off: docs/recommendations.md.
+    // hybrid: both parts weigh each of the user's items by its rating (an
+    // item rated 5 counts five times one rated 1; without a positive rating
+    // every item counts once). With cf (item-kNN, summed weighted similarity)
+    // and content (cosine to the weighted profile) each divided by their
+    // largest value among the user's candidates,
+    //   score = weight * cf + (1 - weight) * content.
+    // Items with fewer than min_support ratings are new: collaborative
+    // evidence cannot reach them, so they enter exactly where the content-based
+    // list of the same length has them (at most new_item_slots of them; no
+    // limit when empty), scored (1 - weight) * content; the other places go
+    // to the best blended established items. So the hybrid reaches every new
+    // item content would. Measured trade-off: docs/recommendations.md.
     double hybrid_weight = 0.9;
-    int hybrid_min_support = 5;
-    int hybrid_new_item_slots = 1;
+    int hybrid_min_support = 1;
+    std::optional<int> hybrid_new_item_slots;
     std::uint64_t seed = 0;  // random only
     // als and svd, when the recommender fits its own model (crm.reco_evaluate).
     AlsOptions als;

@@ -345,7 +345,7 @@ CRM_FUNCTION(crm_hybrid_recommend_batch) {
     o.item_k = int_arg(fcinfo, 9, "k");
     o.hybrid_weight = float8_arg(fcinfo, 10, "weight");
     o.hybrid_min_support = int_arg(fcinfo, 11, "min_support");
-    o.hybrid_new_item_slots = int_arg(fcinfo, 12, "new_item_slots");
+    if (!PG_ARGISNULL(12)) o.hybrid_new_item_slots = int_arg(fcinfo, 12, "new_item_slots");  // NULL: no limit
     o.diversity = float8_arg(fcinfo, 13, "diversity");
     crm::check_recommender_options(o);
     ReturnSetInfo* rsinfo = materialize(fcinfo);

@@ -90,9 +90,11 @@ int main(int argc, char** argv) {
         while (in >> id) cold.insert(id);
     }
     crm::RecommenderOptions base;
-    if (argc >= 7)
-        base.hybrid_weight = std::atof(argv[4]), base.hybrid_new_item_slots = std::atoi(argv[5]),
+    if (argc >= 7) {
+        base.hybrid_weight = std::atof(argv[4]);
+        if (std::atoi(argv[5]) >= 0) base.hybrid_new_item_slots = std::atoi(argv[5]);  // negative: no limit
         base.hybrid_min_support = std::atoi(argv[6]);
+    }
 
     std::vector<crm::Rating> ratings;
     std::vector<int> fold;

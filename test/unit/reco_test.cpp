@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "content_model.hpp"
@@ -118,6 +120,43 @@ TEST(ItemKnn, TopNScoreIsTheSumOverTheUsersItemsAmongTheCandidatesNeighbours) {
     }
 }
 
+TEST(ItemKnn, WeightedTopNScoreCountsEachOfTheUsersItemsByItsWeight) {
+    const auto ratings = random_ratings(12, 30, 20, 0.25);
+    const RatingMatrix m(ratings);
+    const auto links = crm::item_neighbour_links(m, 5, ItemSimilarity::Cosine);
+    const crm::ItemNeighbours nb(links);
+    crm::ItemKnnScorer scorer(nb);
+    for (std::size_t u = 0; u < m.users(); ++u) {
+        std::vector<std::int64_t> mine;
+        std::vector<double> weights;
+        std::map<std::int64_t, double> weight_of;
+        const auto row = m.user_ratings(u);
+        for (std::size_t e = 0; e < row.size; ++e) {
+            mine.push_back(m.item_key(row.index[e]));
+            weights.push_back(e % 3 == 2 ? 0.0 : row.value[e]);  // some weigh nothing
+            weight_of[mine.back()] = weights.back();
+        }
+        std::map<std::int64_t, double> expected;
+        for (const auto& l : links)
+            if (weight_of.count(l.neighbour) && !weight_of.count(l.item) && weight_of[l.neighbour] > 0)
+                expected[l.item] += weight_of[l.neighbour] * l.similarity;
+        const auto got = scorer.score(mine, 1000, &weights);
+        ASSERT_EQ(got.size(), expected.size());
+        for (const auto& [item, score] : got) EXPECT_NEAR(score, expected[item], 1e-12);
+    }
+}
+
+TEST(ItemKnn, ScoresPassingThroughZeroAreListedOnce) {
+    // Stored lists may hold negative similarities: 5's score goes 0.5, 0, 0.2.
+    const crm::ItemNeighbours nb({{5, 1, 0.5}, {5, 2, -0.5}, {5, 3, 0.2}, {1, 2, 0.1}});
+    crm::ItemKnnScorer scorer(nb);
+    const auto got = scorer.score({1, 2, 3}, 10);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, 5);
+    EXPECT_NEAR(got[0].second, 0.2, 1e-15);
+    EXPECT_EQ(scorer.score({1}, 10).size(), 1u);  // scratch space left clean
+}
+
 TEST(ItemKnn, ItemBasedPredictionByHand) {
     // The regress case: means 10 -> 11/3, 20 -> 2.5, 30 -> 3; msd(30, 10) = 0.5, msd(30, 20) = 0.1.
     const RatingMatrix m({{1, 10, 5}, {1, 20, 3}, {2, 10, 4}, {2, 20, 2}, {2, 30, 5}, {3, 10, 2}, {3, 30, 1}});
@@ -159,6 +198,98 @@ TEST(ContentModel, TfIdfCosineByHand) {
     // An attribute every item has weighs nothing: the item has no vector.
     const crm::ContentModel all({{1, {"x"}}, {2, {"x", "y"}}});
     EXPECT_EQ(all.index(1), crm::ContentModel::npos);
+}
+
+TEST(ContentModel, WeightedProfileByHand) {
+    // The regress case: user 2 rates 10 (dairy, organic) three times 11 (dairy). With d, o the unit
+    // directions of dairy and organic (equal idf), the profile is a d + b o, a = 3 / sqrt 2 + 1, b = 3 / sqrt 2.
+    const crm::ContentModel c({{10, {"dairy", "organic"}}, {11, {"dairy"}}, {12, {"bakery", "organic"}},
+                               {13, {"frozen"}}, {14, {"frozen", "vegan"}}, {15, {"organic", "dairy"}}});
+    const double a = 3 / std::sqrt(2.0) + 1, b = 3 / std::sqrt(2.0), l2 = std::log(2.0), l6 = std::log(6.0);
+    const std::vector<double> weights = {3, 1};
+    const auto like = c.like({10, 11}, &weights);
+    ASSERT_EQ(like.size(), 2u);
+    EXPECT_EQ(like[0].first, 15);
+    EXPECT_NEAR(like[0].second, (a + b) / (std::sqrt(2.0) * std::hypot(a, b)), 1e-12);
+    EXPECT_EQ(like[1].first, 12);
+    EXPECT_NEAR(like[1].second, b * l2 / (std::hypot(a, b) * std::hypot(l2, l6)), 1e-12);
+    // An item weighted 0 adds nothing but is still left out; no positive weight, no profile.
+    const std::vector<double> only_11 = {0, 1};
+    const auto dairy = c.like({10, 11}, &only_11);
+    ASSERT_EQ(dairy.size(), 1u);
+    EXPECT_EQ(dairy[0].first, 15);
+    EXPECT_NEAR(dairy[0].second, 1 / std::sqrt(2.0), 1e-12);
+    const std::vector<double> none = {0, -1};
+    EXPECT_TRUE(c.like({10, 11}, &none).empty());
+}
+
+TEST(Recommender, HybridByHand) {
+    // The regress case (sql/reco.sql): user 2 has 10 and 11; 15 has attributes and no buyer.
+    const RatingMatrix m({{1, 10, 1}, {1, 11, 1}, {1, 12, 1}, {2, 10, 1}, {2, 11, 1}, {3, 11, 1}, {3, 12, 1},
+                          {3, 13, 1}, {4, 13, 1}, {4, 14, 1}});
+    const crm::ContentModel c({{10, {"dairy", "organic"}}, {11, {"dairy"}}, {12, {"bakery", "organic"}},
+                               {13, {"frozen"}}, {14, {"frozen", "vegan"}}, {15, {"dairy", "organic"}}});
+    const auto list = [&](std::optional<int> slots, int min_support) {
+        crm::RecommenderOptions o;
+        o.hybrid_new_item_slots = slots;
+        o.hybrid_min_support = min_support;
+        crm::Recommender rec(m, crm::RecoMethod::Hybrid, o, &c);
+        return rec.recommend(2, 3);
+    };
+    const auto l = list(std::nullopt, 1);
+    ASSERT_EQ(l.size(), 3u);
+    const double l2 = std::log(2.0), l6 = std::log(6.0);
+    // Profile a d + b o, a = 1 + 1/sqrt 2, b = 1/sqrt 2: 15 -> (a + b) / (sqrt 2 |p|), 12 -> b ln 2 / (|p| |12|).
+    const double content_12 = l2 / ((1 + std::sqrt(2.0)) * std::hypot(l2, l6));  // 12's over 15's
+    const double cf_12 = 0.5 + std::sqrt(2.0 / 3), cf_13 = 1 / std::sqrt(6.0);
+    EXPECT_EQ(l[0].item, 12);
+    EXPECT_NEAR(l[0].score, 0.9 + 0.1 * content_12, 1e-12);
+    EXPECT_EQ(l[0].reason, crm::RecoReason::Hybrid);
+    EXPECT_EQ(l[1].item, 13);
+    EXPECT_NEAR(l[1].score, 0.9 * cf_13 / cf_12, 1e-12);
+    EXPECT_EQ(l[1].reason, crm::RecoReason::SimilarItems);
+    EXPECT_EQ(l[2].item, 15);
+    EXPECT_NEAR(l[2].score, 0.1, 1e-12);
+    EXPECT_EQ(l[2].reason, crm::RecoReason::Content);
+    const auto none = list(0, 1);
+    EXPECT_TRUE(std::none_of(none.begin(), none.end(), [](const crm::RankedItem& r) { return r.item == 15; }));
+    // min_support 3: only 11 is established; 15 and 12 come from the content list, 13 from popularity.
+    const auto thin = list(std::nullopt, 3);
+    ASSERT_EQ(thin.size(), 3u);
+    EXPECT_EQ(thin[0].item, 15);
+    EXPECT_EQ(thin[1].item, 12);
+    EXPECT_NEAR(thin[1].score, 0.1 * content_12, 1e-12);
+    EXPECT_EQ(thin[2].item, 13);
+    EXPECT_EQ(thin[2].reason, crm::RecoReason::Popular);
+}
+
+TEST(Recommender, HybridListsExactlyTheNewItemsOfTheContentList) {
+    // Random ratings over items 101..140 and attributes over 101..160: 141..160 are new.
+    const RatingMatrix m(random_ratings(21, 40, 40, 0.2));
+    std::mt19937_64 engine(5);
+    std::vector<crm::ItemAttributes> rows;
+    for (int i = 101; i <= 160; ++i) {
+        std::vector<std::string> attributes;
+        for (int a = 0; a < 8; ++a)
+            if (engine() % 3 == 0) attributes.push_back("a" + std::to_string(a));
+        rows.push_back({i, attributes});
+    }
+    const crm::ContentModel c(rows);
+    crm::Recommender hybrid(m, crm::RecoMethod::Hybrid, crm::RecommenderOptions{}, &c);
+    crm::Recommender content(m, crm::RecoMethod::Content, crm::RecommenderOptions{}, &c);
+    std::size_t new_items = 0;
+    for (const std::size_t n : {3u, 10u}) {
+        for (std::int64_t user = 1; user <= 40; ++user) {
+            std::set<std::int64_t> from_hybrid, from_content;
+            for (const auto& r : hybrid.recommend(user, n))
+                if (r.item > 140) from_hybrid.insert(r.item);
+            for (const auto& r : content.recommend(user, n))
+                if (r.item > 140 && r.reason == crm::RecoReason::Content) from_content.insert(r.item);
+            EXPECT_EQ(from_hybrid, from_content) << "user " << user << ", n " << n;
+            new_items += from_hybrid.size();
+        }
+    }
+    EXPECT_GT(new_items, 20u);  // the property is exercised
 }
 
 TEST(Recommender, MmrByHand) {
