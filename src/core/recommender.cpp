@@ -170,7 +170,9 @@ struct Recommender::State {
         // New items: those the content-based list of this length holds.
         std::vector<RankedItem> out;
         const std::size_t cap = o.hybrid_new_item_slots ? static_cast<std::size_t>(*o.hybrid_new_item_slots) : limit;
-        const std::vector<Scored> content_list = content->like(mine);
+        // Weights of 1 (has-bought data) leave the profile exactly as it is: the weighted list is the plain one.
+        const bool unweighted = std::all_of(weights.begin(), weights.end(), [](double x) { return x == 1.0; });
+        const std::vector<Scored> content_list = unweighted ? ct : content->like(mine);
         for (std::size_t r = 0; r < std::min(limit, content_list.size()) && out.size() < cap; ++r) {
             const std::int64_t item = content_list[r].first;
             if (is_new_item(item)) out.push_back({item, (1 - w) * parts[item].second, RecoReason::Content});
