@@ -175,7 +175,9 @@ struct Recommender::State {
         const std::vector<Scored> content_list = unweighted ? ct : content->like(mine);
         for (std::size_t r = 0; r < std::min(limit, content_list.size()) && out.size() < cap; ++r) {
             const std::int64_t item = content_list[r].first;
-            if (is_new_item(item)) out.push_back({item, (1 - w) * parts[item].second, RecoReason::Content});
+            if (!is_new_item(item)) continue;
+            const auto p = parts.find(item);  // absent when only items rated 0 or less share its attributes
+            out.push_back({item, (1 - w) * (p == parts.end() ? 0.0 : p->second.second), RecoReason::Content});
         }
         std::vector<RankedItem> established;
         established.reserve(parts.size());
