@@ -139,14 +139,20 @@ struct Recommender::State {
     }
 
     // The user's rating of each of `mine` (same order), the weights of the
-    // hybrid's two parts. Without a positive one every item weighs 1.
+    // hybrid's two parts, divided by the largest (scores do not depend on the
+    // scale, and huge ratings cannot overflow). Without a positive one every
+    // item weighs 1.
     std::vector<double> rating_weights(std::int64_t user) const {
         std::vector<double> out;
         const std::size_t u = m.user_index(user);
         if (u == RatingMatrix::npos) return out;
         const auto r = m.user_ratings(u);
         out.assign(r.value, r.value + r.size);
-        if (std::none_of(out.begin(), out.end(), [](double w) { return w > 0; })) out.assign(r.size, 1.0);
+        const double top = out.empty() ? 0.0 : *std::max_element(out.begin(), out.end());
+        if (top > 0)
+            for (double& x : out) x /= top;
+        else
+            out.assign(r.size, 1.0);
         return out;
     }
 
@@ -156,24 +162,30 @@ struct Recommender::State {
         return support < static_cast<std::size_t>(o.hybrid_min_support);
     }
 
-    // See RecommenderOptions::hybrid_weight.
-    std::vector<RankedItem> hybrid(std::int64_t user, const std::vector<std::int64_t>& mine, std::size_t limit) {
+    // The hybrid's list (see RecommenderOptions::hybrid_weight): the new items
+    // of the content list of length n, and the best established items for the
+    // other places, `pool` of them re-ranked by MMR when diversity asks. New
+    // items stay out of MMR: they must be listed whatever the diversity, and
+    // with no ratings they are collaboratively like nothing anyway.
+    std::vector<RankedItem> hybrid(std::int64_t user, const std::vector<std::int64_t>& mine, std::size_t n,
+                                   std::size_t pool) {
         const std::vector<double> weights = rating_weights(user);
         const std::vector<Scored> cf = item_scorer->score(mine, std::numeric_limits<std::size_t>::max(), &weights);
         const std::vector<Scored> ct = content->like(mine, &weights);
-        const double cf_max = cf.empty() ? 1.0 : cf.front().second;
+        double cf_max = 0;  // over established items: a new item's collaborative score is not used
+        for (const Scored& x : cf)
+            if (!is_new_item(x.first)) cf_max = std::max(cf_max, x.second);
         const double ct_max = ct.empty() ? 1.0 : ct.front().second;
         std::unordered_map<std::int64_t, std::pair<double, double>> parts;
-        for (const Scored& x : cf) parts[x.first].first = x.second / cf_max;
+        for (const Scored& x : cf) parts[x.first].first = cf_max > 0 ? x.second / cf_max : 0.0;
         for (const Scored& x : ct) parts[x.first].second = x.second / ct_max;
         const double w = o.hybrid_weight;
-        // New items: those the content-based list of this length holds.
         std::vector<RankedItem> out;
-        const std::size_t cap = o.hybrid_new_item_slots ? static_cast<std::size_t>(*o.hybrid_new_item_slots) : limit;
-        // Weights of 1 (has-bought data) leave the profile exactly as it is: the weighted list is the plain one.
+        const std::size_t cap = o.hybrid_new_item_slots ? static_cast<std::size_t>(*o.hybrid_new_item_slots) : n;
+        // Equal weights (has-bought data) leave the profile exactly as it is: the weighted list is the plain one.
         const bool unweighted = std::all_of(weights.begin(), weights.end(), [](double x) { return x == 1.0; });
         const std::vector<Scored> content_list = unweighted ? ct : content->like(mine);
-        for (std::size_t r = 0; r < std::min(limit, content_list.size()) && out.size() < cap; ++r) {
+        for (std::size_t r = 0; r < std::min(n, content_list.size()) && out.size() < cap; ++r) {
             const std::int64_t item = content_list[r].first;
             if (!is_new_item(item)) continue;
             const auto p = parts.find(item);  // absent when only items rated 0 or less share its attributes
@@ -193,10 +205,14 @@ struct Recommender::State {
         const auto by_score = [](const RankedItem& a, const RankedItem& b) {
             return a.score > b.score || (a.score == b.score && a.item < b.item);
         };
-        const std::size_t keep = std::min(established.size(), limit - out.size());
+        const std::size_t places = n - out.size();
+        const std::size_t keep = std::min(established.size(), o.diversity > 0 ? std::max(pool, places) : places);
         std::partial_sort(established.begin(), established.begin() + static_cast<std::ptrdiff_t>(keep),
                           established.end(), by_score);
-        out.insert(out.end(), established.begin(), established.begin() + static_cast<std::ptrdiff_t>(keep));
+        established.resize(keep);
+        if (o.diversity > 0) established = mmr(std::move(established), places);
+        if (established.size() > places) established.resize(places);
+        out.insert(out.end(), established.begin(), established.end());
         std::sort(out.begin(), out.end(), by_score);
         return out;
     }
@@ -416,7 +432,7 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
             out = State::ranked(s.content->like(mine), pool, RecoReason::Content);
             break;
         case RecoMethod::Hybrid:
-            out = s.hybrid(user, mine, pool);
+            out = s.hybrid(user, mine, n, pool);  // re-ranked inside: its new items stay out of MMR
             break;
         case RecoMethod::Popular:
             break;
@@ -428,7 +444,8 @@ std::vector<RankedItem> Recommender::recommend(std::int64_t user, std::size_t n)
             out = s.latent(user, mine, pool);
             break;
     }
-    if (s.o.diversity > 0 && s.method != RecoMethod::Random) out = s.mmr(std::move(out), n);
+    if (s.o.diversity > 0 && s.method != RecoMethod::Random && s.method != RecoMethod::Hybrid)
+        out = s.mmr(std::move(out), n);
     if (out.size() > n) out.resize(n);
     s.fill(out, mine, user, n);
     return out;

@@ -64,12 +64,14 @@ struct RecommenderOptions {
     // and content (cosine to the weighted profile) each divided by their
     // largest value among the user's candidates,
     //   score = weight * cf + (1 - weight) * content.
-    // Items with fewer than min_support ratings are new: collaborative
-    // evidence cannot reach them, so they enter exactly where the content-based
-    // list of the same length has them (at most new_item_slots of them; no
-    // limit when empty), scored (1 - weight) * content; the other places go
-    // to the best blended established items. So the hybrid reaches every new
-    // item content would. Measured trade-off: docs/recommendations.md.
+    // Items with fewer than min_support ratings are new: their collaborative
+    // evidence is too thin (none at the default of 1) and is not used; they
+    // enter exactly where the content-based list of the same length has them
+    // (at most new_item_slots of them; no limit when empty), scored
+    // (1 - weight) * content, whatever the diversity (MMR re-ranks the
+    // established items only). The other places go to the best blended
+    // established items. So the hybrid reaches every new item content would.
+    // Measured trade-off: docs/recommendations.md.
     double hybrid_weight = 0.9;
     int hybrid_min_support = 1;
     std::optional<int> hybrid_new_item_slots;

@@ -55,6 +55,7 @@ END \$\$"
 
 read -r p_item r_item <<<"$(evaluate itemknn)"
 read -r p_content r_content <<<"$(evaluate content "'$attrs'")"
+read -r p_hybrid r_hybrid <<<"$(evaluate hybrid "'$attrs'")"
 read -r p_random r_random <<<"$(evaluate random)"
 read -r p_popular r_popular <<<"$(evaluate popular)"
 echo "  reco_evaluate fold 0: itemknn $p_item / $r_item (reference 0.2325 / 0.2414), content $p_content / $r_content (0.0284 / 0.0253), random $p_random, popular $p_popular (0.1381)"
@@ -69,6 +70,8 @@ check "item-kNN precision@10 and recall@10 = reference 0.2325 / 0.2414 (within 0
 check "content precision@10 = reference 0.0284 (within 0.001) and >= 3 x random's" ok \
     "$(awk -v p="$p_content" -v q="$p_random" 'BEGIN { print (p >= 0.0274 && p <= 0.0294 && p >= 3 * q) ? "ok" : "off" }')"
 check "most popular precision@10 = reference 0.1381" 0.1381 "$p_popular"
+check "hybrid (rating-weighted) precision@10 at least item-kNN's where every item has ratings ($p_hybrid)" ok \
+    "$(awk -v h="$p_hybrid" -v i="$p_item" 'BEGIN { print (h >= i) ? "ok" : "off" }')"
 
 # Neighbour lists against plain SQL (binary cosine, top 100, ties by lower id) for the first 40 items.
 check "itemknn_fit = plain-SQL top-100 cosine neighbours (items 1..40)" 0 "$(sql -c "
@@ -96,15 +99,18 @@ cold_figures() {  # lists table -> precision cold_recall
 users="(SELECT array_agg(DISTINCT user_id) FROM relevant)"
 sql -c "CREATE TABLE c_item AS SELECT user_id, item_id FROM crm.itemknn_recommend_batch('train_cold', 'user_id', 'item_id', 'rating', users => $users)" \
     -c "CREATE TABLE c_content AS SELECT user_id, item_id FROM crm.content_recommend_batch('train_cold', 'user_id', 'item_id', 'rating', 'ml_genres', 'item_id', 'genres', users => $users)" \
-    -c "CREATE TABLE c_hybrid AS SELECT user_id, item_id FROM crm.hybrid_recommend_batch('train_cold', 'user_id', 'item_id', 'rating', 'ml_genres', 'item_id', 'genres', users => $users)"
+    -c "CREATE TABLE c_hybrid AS SELECT user_id, item_id FROM crm.hybrid_recommend_batch('train_cold', 'user_id', 'item_id', 'rating', 'ml_genres', 'item_id', 'genres', users => $users)" \
+    -c "CREATE TABLE c_hybrid_mmr AS SELECT user_id, item_id FROM crm.hybrid_recommend_batch('train_cold', 'user_id', 'item_id', 'rating', 'ml_genres', 'item_id', 'genres', users => $users, diversity => 0.3)"
 read -r cp_item cr_item <<<"$(cold_figures c_item)"
 read -r cp_content cr_content <<<"$(cold_figures c_content)"
 read -r cp_hybrid cr_hybrid <<<"$(cold_figures c_hybrid)"
+read -r cp_hybrid_mmr cr_hybrid_mmr <<<"$(cold_figures c_hybrid_mmr)"
 echo "  cold split (precision@10 / cold recall@10): itemknn $cp_item / $cr_item, content $cp_content / $cr_content, hybrid $cp_hybrid / $cr_hybrid"
 check "item-kNN cannot reach cold items" 0.0000 "$cr_item"
 check "content reaches cold items (recall@10 0.0190)" 0.0190 "$cr_content"
 check "hybrid (defaults): cold recall at least content's, precision within 5% of item-kNN's" ok \
     "$(awk -v h="$cp_hybrid" -v i="$cp_item" -v c="$cr_hybrid" -v t="$cr_content" 'BEGIN { print (h >= 0.95 * i && c >= t) ? "ok" : "off" }')"
+check "hybrid with diversity 0.3 lists the same new items (cold recall $cr_hybrid_mmr)" "$cr_hybrid" "$cr_hybrid_mmr"
 
 # MMR: precision and intra-list diversity by binary genre vectors, measured in SQL.
 sql -c "CREATE TABLE l_mmr AS SELECT user_id, item_id FROM crm.itemknn_recommend_batch('train', 'user_id', 'item_id', 'rating',

@@ -275,21 +275,31 @@ TEST(Recommender, HybridListsExactlyTheNewItemsOfTheContentList) {
         rows.push_back({i, attributes});
     }
     const crm::ContentModel c(rows);
-    crm::Recommender hybrid(m, crm::RecoMethod::Hybrid, crm::RecommenderOptions{}, &c);
     crm::Recommender content(m, crm::RecoMethod::Content, crm::RecommenderOptions{}, &c);
-    std::size_t new_items = 0;
-    for (const std::size_t n : {3u, 10u}) {
-        for (std::int64_t user = 1; user <= 40; ++user) {
-            std::set<std::int64_t> from_hybrid, from_content;
-            for (const auto& r : hybrid.recommend(user, n))
-                if (r.item > 140) from_hybrid.insert(r.item);
-            for (const auto& r : content.recommend(user, n))
-                if (r.item > 140 && r.reason == crm::RecoReason::Content) from_content.insert(r.item);
-            EXPECT_EQ(from_hybrid, from_content) << "user " << user << ", n " << n;
-            new_items += from_hybrid.size();
+    // Whatever the diversity: MMR re-ranks the established items only.
+    for (const double diversity : {0.0, 0.3, 0.9}) {
+        crm::RecommenderOptions o;
+        o.diversity = diversity;
+        crm::Recommender hybrid(m, crm::RecoMethod::Hybrid, o, &c);
+        std::size_t new_items = 0;
+        for (const std::size_t n : {3u, 10u}) {
+            for (std::int64_t user = 1; user <= 40; ++user) {
+                std::set<std::int64_t> from_hybrid, from_content, listed;
+                const auto list = hybrid.recommend(user, n);
+                EXPECT_EQ(list.size(), n);
+                for (const auto& r : list) {
+                    listed.insert(r.item);
+                    if (r.item > 140) from_hybrid.insert(r.item);
+                }
+                EXPECT_EQ(listed.size(), list.size()) << "an item listed twice";
+                for (const auto& r : content.recommend(user, n))
+                    if (r.item > 140 && r.reason == crm::RecoReason::Content) from_content.insert(r.item);
+                EXPECT_EQ(from_hybrid, from_content) << "user " << user << ", n " << n << ", diversity " << diversity;
+                new_items += from_hybrid.size();
+            }
         }
+        EXPECT_GT(new_items, 20u);  // the property is exercised
     }
-    EXPECT_GT(new_items, 20u);  // the property is exercised
 }
 
 TEST(Recommender, MmrByHand) {
@@ -360,6 +370,15 @@ TEST(RecoOptions, StrictJson) {
     crm_test::expect_error_kind([] { crm::parse_reco_options(crm::RecoMethod::Hybrid, R"({"attributes": "t"})"); },
                                 ErrorKind::InvalidParameter);
     crm_test::expect_error_kind([] { crm::parse_reco_options(crm::RecoMethod::ItemKnn, "{"); },
+                                ErrorKind::InvalidParameter);
+    // new_item_slots: a number caps the hybrid's new items, null lifts the cap (the default).
+    const auto capped = crm::parse_reco_options(crm::RecoMethod::Hybrid, R"({"new_item_slots": 2, "min_support": 3})");
+    EXPECT_EQ(capped.evaluation.options.hybrid_new_item_slots, std::optional<int>(2));
+    EXPECT_EQ(capped.evaluation.options.hybrid_min_support, 3);
+    const auto lifted = crm::parse_reco_options(crm::RecoMethod::Hybrid, R"({"new_item_slots": 2, "new_item_slots": null})");
+    EXPECT_FALSE(lifted.evaluation.options.hybrid_new_item_slots.has_value());
+    EXPECT_FALSE(crm::RecommenderOptions{}.hybrid_new_item_slots.has_value());
+    crm_test::expect_error_kind([] { crm::parse_reco_options(crm::RecoMethod::Hybrid, R"({"new_item_slots": "x"})"); },
                                 ErrorKind::InvalidParameter);
 }
 
