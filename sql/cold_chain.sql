@@ -123,6 +123,71 @@ SELECT crm.temp_fit(ts, temp)::text = :'serial_fit' AS same_fit, crm.time_above(
 FROM many WHERE shipment = 7;
 RESET max_parallel_workers_per_gather;
 
+-- Each reading reaches its group's state through a batch of 2,048 rows shared by all groups (see
+-- ReadingBatch in src/core/series_accumulator.hpp). Whatever frees the states (the end of a sorted
+-- group, a hash table spilling to disk, a window frame restarting, grouping sets, a rescan, an error),
+-- every group gets exactly its own readings: the model's reading count equals count(*), and the hash,
+-- sorted, spilling and one-group-at-a-time plans give the same fits.
+CREATE TABLE fleet AS
+SELECT s AS shipment, timestamptz '2025-01-01' + m * interval '1 minute' AS ts,
+       crm.temp_predict(2 + s % 5, 18, '90 minutes', m * interval '1 minute') + ((m * 7919 + s) % 13 - 6) / 100.0 AS temp
+FROM generate_series(0, 600, 3) m, generate_series(1, 300) s;  -- readings interleaved in time across shipments
+ANALYZE fleet;
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE fleet_hashed AS
+SELECT shipment, count(*) AS n, crm.temp_fit(ts, temp) AS fit, crm.time_above(ts, temp, 8) AS above FROM fleet GROUP BY shipment;
+SET enable_hashagg = off;
+CREATE TEMP TABLE fleet_sorted AS
+SELECT shipment, crm.temp_fit(ts, temp) AS fit, crm.time_above(ts, temp, 8) AS above FROM fleet GROUP BY shipment;
+RESET enable_hashagg;
+SET work_mem = '64kB';
+SET enable_sort = off;  -- a hash table that spills its groups to disk in several batches
+CREATE TEMP TABLE fleet_spilled AS
+SELECT shipment, crm.temp_fit(ts, temp) AS fit, crm.time_above(ts, temp, 8) AS above FROM fleet GROUP BY shipment;
+RESET enable_sort;
+RESET work_mem;
+SELECT count(*) AS shipments, count(*) FILTER (WHERE (h.fit).n_readings = h.n AND h.n = 201) AS every_reading_counted,
+       count(*) FILTER (WHERE h.fit::text = s.fit::text AND h.fit::text = p.fit::text
+                          AND h.above = s.above AND h.above = p.above) AS plans_agree,
+       count(*) FILTER (WHERE abs((h.fit).t0 - (2 + h.shipment % 5)) < 0.1 AND abs((h.fit).ambient - 18) < 0.1) AS fits_recover_curve
+FROM fleet_hashed h JOIN fleet_sorted s USING (shipment) JOIN fleet_spilled p USING (shipment);
+-- One group at a time: the aggregate is rescanned for every outer row.
+SELECT count(*) AS rescanned, count(*) FILTER (WHERE l.fit = h.fit::text) AS agree
+FROM fleet_hashed h, LATERAL (SELECT crm.temp_fit(ts, temp)::text AS fit FROM fleet f WHERE f.shipment = h.shipment) l
+WHERE h.shipment <= 12;
+-- Grouping sets (one memory context per set): each level equals its own GROUP BY.
+SELECT count(*) AS grouping_rows,
+       count(*) FILTER (WHERE g.fit = coalesce(h.fit::text, d.fit, t.fit)) AS agree_with_each_level
+FROM (SELECT shipment % 10 AS decile, shipment, crm.temp_fit(ts, temp)::text AS fit
+      FROM fleet GROUP BY ROLLUP (shipment % 10, shipment)) g
+LEFT JOIN fleet_hashed h ON h.shipment = g.shipment
+LEFT JOIN (SELECT shipment % 10 AS decile, crm.temp_fit(ts, temp)::text AS fit FROM fleet GROUP BY 1) d
+       ON g.shipment IS NULL AND d.decile = g.decile
+LEFT JOIN (SELECT crm.temp_fit(ts, temp)::text AS fit FROM fleet) t ON g.decile IS NULL;
+-- A moving window frame restarts the aggregate for every row.
+SELECT count(*) AS window_rows, count(*) FILTER (WHERE (fit).n_readings = n) AS every_reading_counted
+FROM (SELECT crm.temp_fit(ts, temp) OVER w AS fit, count(*) OVER w AS n
+      FROM fleet WHERE shipment <= 3 WINDOW w AS (PARTITION BY shipment ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW)) f;
+-- An error half-way through (caught), then the same aggregate again in the session; and an argument
+-- that catches an error of its own on every row (a subtransaction per row while readings are queued).
+DO $$
+BEGIN
+    PERFORM shipment, crm.temp_fit(ts, CASE WHEN shipment = 299 AND ts > '2025-01-01 08:00' THEN 1 / 0 ELSE temp END)
+    FROM fleet GROUP BY shipment;
+EXCEPTION WHEN division_by_zero THEN
+    RAISE NOTICE 'division by zero caught half-way through the readings';
+END $$;
+CREATE FUNCTION pg_temp.caught_error(x double precision) RETURNS double precision LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 / 0;
+EXCEPTION WHEN division_by_zero THEN
+    RETURN x;
+END $$;
+SELECT count(*) AS shipments, count(*) FILTER (WHERE a.fit = h.fit::text) AS agree_with_hashed
+FROM (SELECT shipment, crm.temp_fit(ts, pg_temp.caught_error(temp))::text AS fit FROM fleet WHERE shipment <= 12 GROUP BY shipment) a
+JOIN fleet_hashed h USING (shipment);
+RESET max_parallel_workers_per_gather;
+
 -- Errors.
 SELECT sqlstate_of($$SELECT crm.temp_fit(now(), 'NaN')$$);
 SELECT sqlstate_of($$SELECT crm.temp_fit('infinity', 4)$$);

@@ -16,6 +16,11 @@
 
 namespace crm {
 
+void throw_not_finite_reading(double v, const char* what) {
+    throw_invalid(std::string(what) + " must be a finite number, got " +
+                  (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")));
+}
+
 namespace {
 
 // Version 1: the times and the temperatures as two arrays. Version 2: a byte
@@ -29,14 +34,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kGasConstant = 8.314462618;  // J/(mol K), CODATA 2018 (exact SI value, truncated)
 constexpr double kZeroCelsius = 273.15;       // K
 
-[[noreturn]] __attribute__((noinline, cold)) void throw_not_finite(double v, const char* what) {
-    throw_invalid(std::string(what) + " must be a finite number, got " +
-                  (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")));
-}
-
 // Inlined where readings are added (every row of an aggregate); the error is out of line.
 inline void check_finite(double v, const char* what) {
-    if (__builtin_expect(!std::isfinite(v), 0)) throw_not_finite(v, what);
+    if (__builtin_expect(!std::isfinite(v), 0)) throw_not_finite_reading(v, what);
 }
 
 void check_reading(const Reading& r) {
@@ -107,39 +107,65 @@ constexpr std::size_t kMaxMergedRuns = 16;
 // time order (a logger's rows, a synchronised scan starting mid-table, the
 // parallel workers' partial states, each written in time order): those are
 // merged k-way into the result, one copy; more runs are copied and sorted.
+// at(i) .. at(j) are contiguous in memory within each block of `block`
+// readings (i / block == j / block): the merge walks pointers, and looks a
+// reading up by index only at a block's start. This runs in the leader's
+// serial final phase of a parallel query, and one result array is all it
+// allocates (fresh memory is slow to fault in on some virtual machines).
 template <class At>
-std::vector<Reading> sort_and_average(std::size_t n, At at) {
+std::vector<Reading> sort_and_average(std::size_t n, std::size_t block, At at) {
     const ReadingBefore before;
-    std::vector<std::size_t> next{0}, ends;  // each run's next reading and end
-    for (std::size_t i = 1; i < n && next.size() <= kMaxMergedRuns; ++i)
-        if (before(at(i), at(i - 1))) next.push_back(i);
+    std::vector<std::size_t> starts{0};  // where each run in time order starts
+    for (std::size_t i = 1; i < n && starts.size() <= kMaxMergedRuns; ++i)
+        if (before(at(i), at(i - 1))) starts.push_back(i);
     std::vector<Reading> out;
     out.reserve(n);
     if (n == 0) return out;
-    if (next.size() > kMaxMergedRuns || next.size() == 1) {
+    if (starts.size() > kMaxMergedRuns || starts.size() == 1) {
         for (std::size_t i = 0; i < n; ++i) out.push_back(at(i));
-        if (next.size() > 1) {
+        if (starts.size() > 1) {
             InterruptTicker sort_ticker;
             std::sort(out.begin(), out.end(), ticking(sort_ticker, before));
         }
         check_interrupts();
         return average_equal_times(std::move(out));
     }
-    for (std::size_t r = 0; r < next.size(); ++r) ends.push_back(r + 1 < next.size() ? next[r + 1] : n);
+    // A cursor per run: the next reading, the end of its contiguous stretch,
+    // its index and the run's end.
+    struct Cursor {
+        const Reading* p;
+        const Reading* stretch_end;
+        std::size_t i, end;
+    };
+    const auto stretch = [&at, block](Cursor& c) {
+        c.p = &at(c.i);
+        c.stretch_end = c.p + std::min(block - c.i % block, c.end - c.i);
+    };
+    std::vector<Cursor> cursors;
+    for (std::size_t r = 0; r < starts.size(); ++r) {
+        Cursor c{nullptr, nullptr, starts[r], r + 1 < starts.size() ? starts[r + 1] : n};
+        stretch(c);
+        cursors.push_back(c);
+    }
     InterruptTicker ticker;
-    while (true) {
-        std::size_t best = next.size();
-        for (std::size_t r = 0; r < next.size(); ++r)
-            if (next[r] < ends[r] && (best == next.size() || before(at(next[r]), at(next[best])))) best = r;
-        if (best == next.size()) break;
-        out.push_back(at(next[best]++));
+    while (!cursors.empty()) {
+        std::size_t best = 0;
+        for (std::size_t r = 1; r < cursors.size(); ++r)
+            if (before(*cursors[r].p, *cursors[best].p)) best = r;
+        Cursor& c = cursors[best];
+        out.push_back(*c.p);
+        if (++c.i == c.end)
+            cursors.erase(cursors.begin() + static_cast<std::ptrdiff_t>(best));
+        else if (++c.p == c.stretch_end)
+            stretch(c);
         ticker.tick();
     }
     return average_equal_times(std::move(out));
 }
 
 std::vector<Reading> deduplicate(const std::vector<Reading>& readings) {
-    return sort_and_average(readings.size(), [&readings](std::size_t i) -> const Reading& { return readings[i]; });
+    return sort_and_average(readings.size(), std::max<std::size_t>(readings.size(), 1),
+                            [&readings](std::size_t i) -> const Reading& { return readings[i]; });
 }
 
 // 1 - exp(-r) without cancellation for small r.
@@ -811,7 +837,7 @@ std::vector<Reading> ReadingSeries::readings() const {
 }
 
 std::vector<Reading> ReadingSeries::sorted_deduplicated() const {
-    return sort_and_average(size_, [this](std::size_t i) -> const Reading& { return reading_at(i); });
+    return sort_and_average(size_, kBlockReadings, [this](std::size_t i) -> const Reading& { return reading_at(i); });
 }
 
 std::vector<std::uint8_t> ReadingSeries::serialize() const {

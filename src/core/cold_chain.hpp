@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -24,6 +25,14 @@ namespace crm {
 // PostgreSQL's interval range); a fit beyond it is reported as not converged.
 constexpr double kMaxTimeConstantSeconds = 9.0e12;
 
+
+// InvalidParameter (22023): "<what> must be a finite number, got NaN" (or Infinity).
+[[noreturn]] __attribute__((noinline, cold)) void throw_not_finite_reading(double v, const char* what);
+// What every reading added to a series must be: a finite time and temperature.
+inline void check_reading_finite(double t, double temperature) {
+    if (__builtin_expect(!std::isfinite(t), 0)) throw_not_finite_reading(t, "reading time");
+    if (__builtin_expect(!std::isfinite(temperature), 0)) throw_not_finite_reading(temperature, "temperature");
+}
 
 struct Reading {
     double t;            // seconds since an arbitrary epoch (e.g. Unix time)

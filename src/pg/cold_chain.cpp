@@ -23,6 +23,7 @@
 #include "datum_convert.hpp"
 #include "fn_cache.hpp"
 #include "partial_state.hpp"
+#include "series_batches.hpp"
 
 namespace {
 
@@ -62,6 +63,7 @@ Datum seconds_interval(double seconds) {
 // The readings of a state, or nothing when there are none.
 std::vector<crm::Reading> readings_of(const SeriesAccumulator* state) {
     if (state == nullptr) return {};
+    crm::pg::settle(state);
     return state->series().sorted_deduplicated();
 }
 
@@ -173,8 +175,11 @@ CRM_FUNCTION(crm_series_transfn) {
     SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     // An internal state only ever comes from the aggregate machinery; without one, this checks that
     // it is called as an aggregate and makes the state in the aggregate's context.
-    if (state == nullptr)
-        state = new_series_state(fcinfo, crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate"));
+    if (state == nullptr) {
+        MemoryContext context = crm::pg::aggregate_context(fcinfo, "crm cold-chain aggregate");
+        state = new_series_state(fcinfo, context);
+        state->set_batch(crm::pg::reading_batch(fcinfo, context));
+    }
     // The aggregates have at most four parameters after (ts, temperature); on
     // the stack, as this runs for every row.
     static const char* const names[] = {"the third argument", "the fourth argument", "the fifth argument",
@@ -189,13 +194,20 @@ CRM_FUNCTION(crm_series_transfn) {
     if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2)) {
         const TimestampTz ts = PG_GETARG_TIMESTAMPTZ(1);
         if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("reading time must be finite, not infinity");
-        if (state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2)))  // memory grows only with a new block
-            crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
+        crm::ReadingBatch* batch = state->batch();
+        if (batch == nullptr) {
+            if (state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2)))  // memory grows only with a new block
+                crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
+        } else if (batch->push(state, ts_seconds(ts), PG_GETARG_FLOAT8(2))) {
+            crm::pg::settle(state);  // the batch is full
+        }
     }
     PG_RETURN_POINTER(state);
 }
 
 CRM_FUNCTION(crm_series_combine) {
+    crm::pg::settle(crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0));
+    crm::pg::settle(crm::pg::state_arg<SeriesAccumulator>(fcinfo, 1));
     return crm::pg::combine_states<SeriesAccumulator>(fcinfo, "crm cold-chain aggregate");
 }
 
@@ -206,6 +218,7 @@ CRM_FUNCTION(crm_series_combine) {
 // the kind of the first.
 CRM_FUNCTION(crm_series_serial) {
     const SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
+    crm::pg::settle(state);
     const bool as_final = fcinfo->context != nullptr && IsA(fcinfo->context, AggState) &&
                           reinterpret_cast<AggState*>(fcinfo->context)->curperagg != nullptr;
     const crm::SeriesKind kind = as_final ? calling_kind(fcinfo) : crm::SeriesKind::Unknown;

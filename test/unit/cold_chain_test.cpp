@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <memory_resource>
 #include <optional>
 #include <random>
@@ -595,38 +596,85 @@ TEST(ReadingSeries, BlocksCopiesAndMovesAcrossResources) {
 }
 
 // Partial states merged in the leader: a few time-ordered runs, sharing times across runs, merged out of
-// the blocks. The result is the one a full sort and averaging gives.
+// the blocks (pairwise, in one or more rounds, an odd run left over; past 16 runs, sorted). The result is
+// the one a full sort and averaging gives.
 TEST(ReadingSeries, MergedRunsDeduplicateAsASortWould) {
-    std::vector<crm::ReadingSeries> parts(3);
-    std::vector<crm::Reading> all;
-    for (int p = 0; p < 3; ++p)
-        for (int i = 0; i < 700; ++i) {
-            const crm::Reading r{10.0 * (i + (i * p) % 3), 1.0 + ((i * 31 + p * 7) % 97) / 8.0};
-            parts[static_cast<std::size_t>(p)].add(r.t, r.temperature);  // each part in time order
-            all.push_back(r);
+    for (const int n_parts : {1, 2, 3, 5, 8, 16, 17}) {
+        std::vector<crm::ReadingSeries> parts(static_cast<std::size_t>(n_parts));
+        std::vector<crm::Reading> all;
+        for (int p = 0; p < n_parts; ++p)
+            for (int i = 0; i < 700; ++i) {
+                const crm::Reading r{10.0 * (i + (i * p) % 3), 1.0 + ((i * 31 + p * 7) % 97) / 8.0};
+                parts[static_cast<std::size_t>(p)].add(r.t, r.temperature);  // each part in time order
+                all.push_back(r);
+            }
+        crm::ReadingSeries merged;
+        for (const auto& part : parts) {
+            const auto bytes = part.serialize();
+            merged.merge(crm::ReadingSeries::deserialize(bytes.data(), bytes.size()));
         }
-    crm::ReadingSeries merged;
-    for (const auto& part : parts) {
-        const auto bytes = part.serialize();
-        merged.merge(crm::ReadingSeries::deserialize(bytes.data(), bytes.size()));
+        std::sort(all.begin(), all.end(), [](const crm::Reading& a, const crm::Reading& b) {
+            return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
+        });
+        std::vector<crm::Reading> expected;
+        for (std::size_t i = 0; i < all.size();) {
+            std::size_t j = i;
+            double sum = 0.0;
+            while (j < all.size() && all[j].t == all[i].t) sum += all[j++].temperature;
+            expected.push_back({all[i].t, sum / static_cast<double>(j - i)});
+            i = j;
+        }
+        const auto got = merged.sorted_deduplicated();
+        ASSERT_EQ(got.size(), expected.size()) << n_parts << " parts";
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].t, expected[i].t) << n_parts << " parts";
+            EXPECT_EQ(got[i].temperature, expected[i].temperature) << n_parts << " parts, reading " << i;
+        }
     }
-    std::sort(all.begin(), all.end(), [](const crm::Reading& a, const crm::Reading& b) {
-        return a.t < b.t || (a.t == b.t && a.temperature < b.temperature);
-    });
-    std::vector<crm::Reading> expected;
-    for (std::size_t i = 0; i < all.size();) {
-        std::size_t j = i;
-        double sum = 0.0;
-        while (j < all.size() && all[j].t == all[i].t) sum += all[j++].temperature;
-        expected.push_back({all[i].t, sum / static_cast<double>(j - i)});
-        i = j;
+}
+
+// Readings queued in a batch for many interleaved states reach each state in
+// the order they were pushed: the same series, to the byte, as adding each at
+// once; grew() runs exactly when a state takes a new block.
+TEST(ReadingBatch, FlushGivesWhatDirectAddsGive) {
+    constexpr int kStates = 37;
+    std::vector<crm::SeriesAccumulator> batched(kStates), direct(kStates);
+    auto batch = std::make_unique<crm::ReadingBatch>();
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<int> pick(0, kStates - 1);
+    std::size_t grew = 0, grew_direct = 0, flushes = 0;
+    const auto count_growth = [&grew](const crm::SeriesAccumulator&) { ++grew; };
+    for (int i = 0; i < 5 * static_cast<int>(crm::ReadingBatch::kCapacity) + 123; ++i) {
+        const auto s = static_cast<std::size_t>(pick(rng));
+        const double t = 30.0 * (i % 977), temperature = 4.0 + (i % 41) * 0.125;
+        if (direct[s].series().add(t, temperature)) ++grew_direct;
+        if (batch->push(&batched[s], t, temperature)) {
+            batch->flush(count_growth);
+            ++flushes;
+        }
     }
-    const auto got = merged.sorted_deduplicated();
-    ASSERT_EQ(got.size(), expected.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        EXPECT_EQ(got[i].t, expected[i].t);
-        EXPECT_EQ(got[i].temperature, expected[i].temperature) << i;
+    EXPECT_EQ(flushes, 5u);
+    EXPECT_FALSE(batch->empty());
+    batch->flush(count_growth);
+    EXPECT_TRUE(batch->empty());
+    EXPECT_EQ(grew, grew_direct);
+    for (int s = 0; s < kStates; ++s) {
+        const auto i = static_cast<std::size_t>(s);
+        EXPECT_EQ(batched[i].series().size(), direct[i].series().size());
+        EXPECT_EQ(batched[i].serialize(), direct[i].serialize()) << "state " << s;
     }
+}
+
+TEST(ReadingBatch, RejectsNonFiniteReadingsAndClears) {
+    crm::SeriesAccumulator state;
+    auto batch = std::make_unique<crm::ReadingBatch>();
+    expect_error([&] { batch->push(&state, std::nan(""), 1.0); }, crm::ErrorKind::InvalidParameter);
+    expect_error([&] { batch->push(&state, 1.0, kInf); }, crm::ErrorKind::InvalidParameter);
+    EXPECT_TRUE(batch->empty());
+    batch->push(&state, 1.0, 2.0);
+    batch->clear();  // the states are gone: nothing reaches them
+    batch->flush([](const crm::SeriesAccumulator&) {});
+    EXPECT_EQ(state.series().size(), 0u);
 }
 
 // A series kept in time order is written straight from its blocks; one added
