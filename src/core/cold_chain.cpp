@@ -580,16 +580,20 @@ CoolingFit fit_sorted_unique(std::vector<Reading> data, std::optional<double> kn
     // Search tau on a grid of factors of 2 around the guess, profiling T0 (and
     // Ta) out: walk downhill from the guess until the slope of the residual sum
     // of squares changes sign, then drive the slope to zero between those two
-    // points (variable projection). When the walk fails (it leaves the grid,
-    // or the profile misbehaves), the whole grid is evaluated and its best
+    // points (variable projection). When the walk fails (it goes past 2^24
+    // times the guess, or the profile misbehaves), the grid of 2^-6 .. 2^6 times
+    // the guess is evaluated and its best
     // point bracketed instead; when that fails too, Levenberg-Marquardt on all
     // parameters starts from the best grid points.
     const double tau_guess = guess_tau(s, known_ambient);
-    constexpr int kGrid = 6;  // 2^-6 .. 2^6 times the guess
-    std::vector<std::optional<Profile>> grid(2 * kGrid + 1);
+    constexpr int kGrid = 6;   // the grid evaluated in full when the walk fails: 2^-6 .. 2^6 times the guess
+    constexpr int kWalk = 24;  // how far the walk may go: a slow drift (tau hundreds of times the guess, a
+                               // nearly straight series) is walked to in a few more passes, where
+                               // Levenberg-Marquardt from the grid's edge took a hundred times as long
+    std::vector<std::optional<Profile>> grid(2 * kWalk + 1);
     std::vector<double> factors;
     const auto at = [&](int k) -> const Profile& {
-        auto& slot = grid[static_cast<std::size_t>(k + kGrid)];
+        auto& slot = grid[static_cast<std::size_t>(k + kWalk)];
         if (!slot) {
             check_interrupts();
             slot = profile_u(s, std::log(std::ldexp(tau_guess, k) / s.span), known_ambient, factors);
@@ -612,7 +616,7 @@ CoolingFit fit_sorted_unique(std::vector<Reading> data, std::optional<double> kn
     } else if (at(0).ok) {
         const int dir = at(0).slope > 0 ? -1 : 1;  // downhill in log tau
         int k = 0;
-        while (!root && k + dir >= -kGrid && k + dir <= kGrid) {
+        while (!root && k + dir >= -kWalk && k + dir <= kWalk) {
             const Profile& next = at(k + dir);
             if (!next.ok) break;
             if ((next.slope > 0) != (at(k).slope > 0) || next.slope == 0.0) {

@@ -24,7 +24,7 @@ CALLS=(
   "SELECT count(*) FROM generate_series(1, 30) g, LATERAL crm.cf_recommend_batch('big_ratings', 'u', 'it', 'r', k => 200 + g) b"
   "SELECT count(*) FROM (SELECT crm.temp_fit(ts, temp + g) FROM big_readings, generate_series(1, 6) g GROUP BY shipment, g) f"
   "SELECT count(*) FROM generate_series(1, 10) g, LATERAL crm.cohort_retention('big_orders', 'c', 'd', 'a', CASE WHEN g % 2 = 0 THEN 'week' ELSE 'month' END) r"
-  "SELECT count(*) FROM crm.cold_chain_alerts('big_readings', 'shipment', 'ts', 'temp', 8, as_of => '2025-01-02')"
+  "SELECT count(*) FROM generate_series(1, 5) g, LATERAL crm.cold_chain_alerts('big_readings', 'shipment', 'ts', 'temp', 8 + g, as_of => '2025-01-02') a"
   "SELECT count(*) FROM crm.kmeans_choose_k('big_points', ARRAY['x', 'y', 'z', 'w'], 2, 12)"
   "SELECT count(*) FROM generate_series(1, 5) g, LATERAL crm.clv_analyze('big_orders', 'c', 'd', 'a', as_of => date '2025-01-01' + g, allow_unconverged => true) v"
   "SELECT count(*) FROM crm.frequent_itemsets('big_lines', 'b', 'i', 0.002, max_len => 5, max_itemsets => 10000000)"

@@ -241,6 +241,25 @@ TEST(ColdChainFit, NoisyShortCoolingMatchesScipyInAnyOrder) {
     expect_rel(fit.rmse, 0.23594351585897622, 1e-4);
 }
 
+// A slow drift (goods in a broken fridge, warming by 0.6 degrees an hour for ten hours): tau is hundreds
+// of times the series, so ambient and tau are barely identifiable apart and only the curve matters. The
+// walk over tau reaches the minimum in about 25 profile passes (from the grid's edge,
+// Levenberg-Marquardt took about 260 steps, 40 times as long), and the fit is at least as good as scipy's
+// curve_fit (p0 = 5, 2000, 1e7; tolerances 1e-15): residual 0.07493510006906898, initial slope
+// (Ta - T0) / tau = 1.6697e-4 degrees per second.
+TEST(ColdChainFit, SlowDriftIsWalkedToNotLeftToLevenbergMarquardt) {
+    std::vector<crm::Reading> readings;
+    for (int m = 0; m < 600; ++m)
+        readings.push_back({kEpoch + 60.0 * m, 5.0 + m / 100.0 + ((m * 7919) % 13) / 50.0});
+    const auto fit = crm::fit_cooling(readings);
+    ASSERT_TRUE(fit.converged) << fit.note;
+    EXPECT_LT(fit.iterations, 60);
+    EXPECT_LE(fit.rmse, 0.07493510006906898 * (1 + 1e-9));
+    const double scipy_slope = (1755.1781529189327 - 5.117558723629109) / 10480984.962791305;
+    expect_rel((fit.ambient - fit.t0) / fit.tau, scipy_slope, 1e-4);
+    expect_rel(fit.t0, 5.117558723629109, 1e-4);
+}
+
 int g_interrupt_checks = 0;
 void cancel_after_three_checks() {
     if (++g_interrupt_checks > 3) throw crm::Error(crm::ErrorKind::QueryCanceled, "canceling statement");
