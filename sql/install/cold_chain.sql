@@ -188,6 +188,79 @@ COMMENT ON AGGREGATE crm._cold_chain_status(timestamptz, double precision, doubl
 'One shipment''s status for crm.cold_chain_alerts (internal building block; as_of_epoch in seconds since '
 '2000-01-01, the timestamptz origin).';
 
+-- numeric temperatures: the same aggregates read a numeric column directly (the same doubles as the
+-- cast to double precision gives, without its text round trip per row).
+CREATE FUNCTION crm._series_transfn(internal, timestamptz, numeric)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_series_transfn_numeric'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION crm._series_transfn(internal, timestamptz, numeric, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_series_transfn_numeric'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+CREATE FUNCTION crm._series_transfn(internal, timestamptz, numeric, double precision, double precision,
+                                    double precision, double precision)
+RETURNS internal AS 'MODULE_PATHNAME', 'crm_series_transfn_numeric'
+LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION crm._series_transfn(internal, timestamptz, numeric)
+IS 'Transition function of the cold-chain aggregates over numeric temperatures (internal).';
+COMMENT ON FUNCTION crm._series_transfn(internal, timestamptz, numeric, double precision)
+IS 'Transition function of the cold-chain aggregates with one parameter over numeric temperatures (internal).';
+COMMENT ON FUNCTION crm._series_transfn(internal, timestamptz, numeric, double precision, double precision,
+                                        double precision, double precision)
+IS 'Transition function of crm._cold_chain_status over numeric temperatures (internal).';
+
+CREATE AGGREGATE crm.temp_fit(ts timestamptz, temperature numeric) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._temp_fit_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit(timestamptz, numeric) IS
+'crm.temp_fit over a numeric temperature column: the same fit as over its cast to double precision.';
+
+CREATE AGGREGATE crm.temp_fit(ts timestamptz, temperature numeric, ambient double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._temp_fit_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit(timestamptz, numeric, double precision) IS
+'crm.temp_fit with a known ambient over a numeric temperature column (the same fit as over its cast).';
+
+CREATE AGGREGATE crm.time_above(ts timestamptz, temperature numeric, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._time_above_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_above(timestamptz, numeric, double precision) IS
+'crm.time_above over a numeric temperature column (the same result as over its cast to double precision).';
+
+CREATE AGGREGATE crm.time_below(ts timestamptz, temperature numeric, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._time_below_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_below(timestamptz, numeric, double precision) IS
+'crm.time_below over a numeric temperature column (the same result as over its cast to double precision).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature(ts timestamptz, temperature numeric) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._mkt_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature(timestamptz, numeric) IS
+'crm.mean_kinetic_temperature over a numeric temperature column (the same result as over its cast).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature(ts timestamptz, temperature numeric,
+                                              activation_energy_kj double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._mkt_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature(timestamptz, numeric, double precision) IS
+'crm.mean_kinetic_temperature with another activation energy over a numeric temperature column.';
+
+CREATE AGGREGATE crm._cold_chain_status(ts timestamptz, temperature numeric, upper_limit double precision,
+                                        lower_limit double precision, horizon_seconds double precision,
+                                        as_of_epoch double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._cold_chain_status_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm._cold_chain_status(timestamptz, numeric, double precision, double precision,
+                                            double precision, double precision) IS
+'crm._cold_chain_status over a numeric temperature column (internal building block of crm.cold_chain_alerts).';
+
 CREATE FUNCTION crm.cold_chain_alerts(
     readings regclass,
     shipment_col name,
@@ -213,6 +286,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     group_as_is boolean;
+    temp_cast text;
 BEGIN
     IF readings IS NULL OR shipment_col IS NULL OR ts_col IS NULL OR temp_col IS NULL OR horizon IS NULL
        OR as_of IS NULL THEN
@@ -244,19 +318,25 @@ BEGIN
       INTO group_as_is
       FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = readings AND a.attname = shipment_col AND a.attnum > 0 AND NOT a.attisdropped;
+    -- A numeric temperature goes to the numeric aggregate as it is (the same doubles, no cast per row).
+    SELECT CASE WHEN a.atttypid = 'pg_catalog.numeric'::pg_catalog.regtype THEN '' ELSE '::double precision' END
+      INTO temp_cast
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = readings AND a.attname = temp_col AND a.attnum > 0 AND NOT a.attisdropped;
     -- Identifiers are quoted (%I); regclass prints a quoted, qualified name.
     RETURN QUERY EXECUTE format($q$
         SELECT g.k::text, (g.s).readings, (g.s).last_reading_at, (g.s).last_temperature, (g.s).status,
                (g.s).predicted_breach_at, (g.s).time_above_upper, (g.s).time_below_lower,
                (g.s).mean_kinetic_temperature, (g.s).model
         FROM (SELECT %1$I%5$s AS k,
-                     crm._cold_chain_status(%2$I::timestamptz, %3$I::double precision, $1, $2, $3, $4) AS s
+                     crm._cold_chain_status(%2$I::timestamptz, %3$I%6$s, $1, $2, $3, $4) AS s
               FROM %4$s WHERE %2$I <= $5 GROUP BY 1) g
         WHERE (g.s).readings IS NOT NULL
         ORDER BY CASE (g.s).status WHEN 'breached' THEN 0 WHEN 'will breach within horizon' THEN 1
                                    WHEN 'insufficient data' THEN 2 ELSE 3 END,
                  (g.s).predicted_breach_at NULLS LAST, g.k::text $q$,
-        shipment_col, ts_col, temp_col, readings, CASE WHEN group_as_is THEN '' ELSE '::text' END)
+        shipment_col, ts_col, temp_col, readings, CASE WHEN group_as_is THEN '' ELSE '::text' END,
+        coalesce(temp_cast, '::double precision'))
     USING upper_limit, lower_limit, extract(epoch FROM horizon)::double precision,
           extract(epoch FROM as_of - timestamptz '2000-01-01 00:00:00+00')::double precision, as_of;
 END

@@ -24,6 +24,7 @@
 #include "fn_cache.hpp"
 #include "partial_state.hpp"
 #include "series_batches.hpp"
+#include "table_reader.hpp"
 
 namespace {
 
@@ -171,7 +172,12 @@ static SeriesAccumulator* new_series_state(FunctionCallInfo fcinfo, MemoryContex
     return state;
 }
 
-CRM_FUNCTION(crm_series_transfn) {
+// The transition of every cold-chain aggregate; Temperature reads argument 2
+// (a float8, or a numeric converted as the cast would, minus the cast's text
+// round trip: a table of numeric temperatures made by numeric arithmetic
+// holds 20 digits and more, and the cast was most of a row's cost).
+template <double (*Temperature)(FunctionCallInfo)>
+static Datum series_transfn(FunctionCallInfo fcinfo) {
     SeriesAccumulator* state = crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0);
     // An internal state only ever comes from the aggregate machinery; without one, this checks that
     // it is called as an aggregate and makes the state in the aggregate's context.
@@ -196,14 +202,25 @@ CRM_FUNCTION(crm_series_transfn) {
         if (TIMESTAMP_NOT_FINITE(ts)) crm::throw_invalid("reading time must be finite, not infinity");
         crm::ReadingBatch* batch = state->batch();
         if (batch == nullptr) {
-            if (state->series().add(ts_seconds(ts), PG_GETARG_FLOAT8(2)))  // memory grows only with a new block
+            if (state->series().add(ts_seconds(ts), Temperature(fcinfo)))  // memory grows only with a new block
                 crm::pg::check_state_memory(*state, "a crm cold-chain aggregate");
-        } else if (batch->push(state, ts_seconds(ts), PG_GETARG_FLOAT8(2))) {
+        } else if (batch->push(state, ts_seconds(ts), Temperature(fcinfo))) {
             crm::pg::settle(state);  // the batch is full
         }
     }
     PG_RETURN_POINTER(state);
 }
+
+static double float8_temperature(FunctionCallInfo fcinfo) { return PG_GETARG_FLOAT8(2); }
+static double numeric_temperature(FunctionCallInfo fcinfo) {
+    const Datum d = PG_GETARG_DATUM(2);
+    double value;
+    if (crm::pg::numeric_to_double_fast(d, &value)) return value;
+    return pg_guard([d] { return crm::pg::numeric_to_double(d); });  // the cast: NaN, toasted, out of range
+}
+
+CRM_FUNCTION(crm_series_transfn) { return series_transfn<float8_temperature>(fcinfo); }
+CRM_FUNCTION(crm_series_transfn_numeric) { return series_transfn<numeric_temperature>(fcinfo); }
 
 CRM_FUNCTION(crm_series_combine) {
     crm::pg::settle(crm::pg::state_arg<SeriesAccumulator>(fcinfo, 0));

@@ -73,6 +73,12 @@ int fill_direct_batch(DirectTable* table, int max_rows, int* taken, const Row& r
 // its text round trip for values of at most 16 significant digits and a
 // decimal exponent within 22 (one correctly rounded IEEE operation).
 double numeric_to_double(Datum numeric);
+// The same without calling PostgreSQL: false (and *out untouched) when only
+// the cast can tell (NaN, infinities, a compressed or out-of-line value, more
+// than 400 digits, a result out of the normal range). Values of more than 16
+// digits are parsed from their exact digits by std::from_chars, which rounds
+// correctly as strtod does.
+bool numeric_to_double_fast(Datum numeric, double* out);
 
 // numeric as units x 10^-scale with scale its display scale (dscale), as
 // numeric's own sum would carry it. False for NaN, infinities and values of
