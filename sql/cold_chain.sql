@@ -168,6 +168,31 @@ LEFT JOIN (SELECT crm.temp_fit(ts, temp)::text AS fit FROM fleet) t ON g.decile 
 SELECT count(*) AS window_rows, count(*) FILTER (WHERE (fit).n_readings = n) AS every_reading_counted
 FROM (SELECT crm.temp_fit(ts, temp) OVER w AS fit, count(*) OVER w AS n
       FROM fleet WHERE shipment <= 3 WINDOW w AS (PARTITION BY shipment ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW)) f;
+-- A growing frame: the final function runs after every row and the same state takes more readings.
+SELECT count(*) AS window_rows, count(*) FILTER (WHERE (fit).n_readings = n) AS every_reading_counted
+FROM (SELECT crm.temp_fit(ts, temp) OVER w AS fit, count(*) OVER w AS n
+      FROM fleet WHERE shipment <= 3 WINDOW w AS (PARTITION BY shipment ORDER BY ts ROWS UNBOUNDED PRECEDING)) f;
+-- Two grouping sets, each sorted in its own phase; ORDER BY and DISTINCT inside the aggregate; one state
+-- shared by three aggregates with the same inputs (temp_fit, mean_kinetic_temperature, temp_fit_partial).
+SELECT count(*) AS grouping_rows, count(*) FILTER (WHERE g.fit = coalesce(h.fit::text, d.fit)) AS agree_with_each_level
+FROM (SELECT shipment % 10 AS decile, shipment, crm.temp_fit(ts, temp)::text AS fit
+      FROM fleet GROUP BY GROUPING SETS ((shipment % 10), (shipment))) g
+LEFT JOIN fleet_hashed h ON h.shipment = g.shipment
+LEFT JOIN (SELECT shipment % 10 AS decile, crm.temp_fit(ts, temp)::text AS fit FROM fleet GROUP BY 1) d
+       ON g.shipment IS NULL AND d.decile = g.decile;
+SELECT count(*) AS shipments,
+       count(*) FILTER (WHERE o.fit = h.fit::text AND o.distinct_fit = h.fit::text AND o.plain_fit = h.fit::text
+                          AND o.mkt IS NOT NULL
+                          AND (SELECT crm.temp_fit_combine(p) FROM (VALUES (o.part)) v(p))::text = h.fit::text) AS agree
+FROM (SELECT shipment, crm.temp_fit(ts, temp ORDER BY ts)::text AS fit, crm.temp_fit(DISTINCT ts, temp)::text AS distinct_fit,
+             crm.temp_fit(ts, temp)::text AS plain_fit, crm.mean_kinetic_temperature(ts, temp) AS mkt,
+             crm.temp_fit_partial(ts, temp) AS part
+      FROM fleet WHERE shipment <= 30 GROUP BY shipment) o
+JOIN fleet_hashed h USING (shipment);
+-- A rescan that keeps its hash table (no outer reference): the same groups every time.
+SELECT count(*) AS rows, count(*) FILTER (WHERE l.fit = h.fit::text) AS agree
+FROM generate_series(1, 3) r, LATERAL (SELECT shipment, crm.temp_fit(ts, temp)::text AS fit FROM fleet GROUP BY shipment) l
+JOIN fleet_hashed h USING (shipment);
 -- An error half-way through (caught), then the same aggregate again in the session; and an argument
 -- that catches an error of its own on every row (a subtransaction per row while readings are queued).
 DO $$

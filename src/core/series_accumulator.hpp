@@ -62,8 +62,8 @@ public:
 
     // The batch that may hold readings of this state not yet added to it (see
     // ReadingBatch); whoever reads the series flushes it first. Not serialised.
-    ReadingBatch* batch() const { return batch_; }
-    void set_batch(ReadingBatch* batch) { batch_ = batch; }
+    ReadingBatch* batch() const { return batch_.batch; }
+    void set_batch(ReadingBatch* batch) { batch_.batch = batch; }
 
     void merge(const SeriesAccumulator& other);
     std::vector<std::uint8_t> serialize() const;
@@ -93,7 +93,16 @@ private:
     bool has_parameters_ = false;
     std::vector<double> parameters_;
     ReadingSeries series_;
-    ReadingBatch* batch_ = nullptr;
+    // The batch belongs to this object, where it lives: a copy or a moved-to
+    // state starts without one (its readings are all in its series), and an
+    // assignment keeps the target's own.
+    struct BatchLink {
+        ReadingBatch* batch = nullptr;
+        BatchLink() = default;
+        BatchLink(const BatchLink&) {}
+        BatchLink& operator=(const BatchLink&) { return *this; }
+    };
+    BatchLink batch_;
 };
 
 // Readings on their way to the states of many groups. Appending each row's

@@ -22,7 +22,11 @@ crm::ReadingBatch* reading_batch(FunctionCallInfo fcinfo, MemoryContext aggregat
 
 // Adds the readings queued in the state's batch (its own and those of the
 // other states it feeds) to their series; checks crm.max_fit_memory for each
-// state that grew. Nothing to do for a state without a batch.
+// state that grew. Nothing to do for a state without a batch. It takes a const
+// state because final functions (FINALFUNC_MODIFY = READ_ONLY) call it: it
+// only completes adds the transition function deferred, so the state's value
+// is the same before and after, which is all READ_ONLY promises PostgreSQL
+// (a window aggregate or a reused hash table goes on with the state).
 void settle(const crm::SeriesAccumulator* state);
 
 }  // namespace crm::pg

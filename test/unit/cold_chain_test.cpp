@@ -684,6 +684,22 @@ TEST(ReadingBatch, FlushGivesWhatDirectAddsGive) {
     }
 }
 
+// A copy or a moved-to state owns all its readings: it does not share the
+// original's batch; an assignment keeps the target's own batch.
+TEST(ReadingBatch, CopiesDoNotShareTheBatch) {
+    auto batch = std::make_unique<crm::ReadingBatch>();
+    crm::SeriesAccumulator state;
+    state.set_batch(batch.get());
+    const crm::SeriesAccumulator copy(state);
+    EXPECT_EQ(copy.batch(), nullptr);
+    crm::SeriesAccumulator moved(std::move(state));
+    EXPECT_EQ(moved.batch(), nullptr);
+    crm::SeriesAccumulator target;
+    target.set_batch(batch.get());
+    target = copy;
+    EXPECT_EQ(target.batch(), batch.get());
+}
+
 TEST(ReadingBatch, RejectsNonFiniteReadingsAndClears) {
     crm::SeriesAccumulator state;
     auto batch = std::make_unique<crm::ReadingBatch>();
