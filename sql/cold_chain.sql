@@ -215,16 +215,19 @@ RESET max_parallel_workers_per_gather;
 
 -- numeric temperatures go to the numeric aggregates, which convert each value as the cast to double
 -- precision does (correctly rounded) without its text round trip: every value below, from short decimals
--- to 20-digit results of numeric arithmetic and exponents from -40 to 40, comes out as the same double
+-- to 20- to 40-digit results of numeric arithmetic and exponents from -40 to 40, comes out as the same double
 -- (a fit of one reading reports it as t0, the mean of that one reading).
 CREATE TABLE numeric_values AS
 SELECT i AS shipment, timestamptz '2025-01-01' AS ts,
-       CASE i % 5 WHEN 0 THEN round((hashint4(i) % 100000) / 100.0, 2)
+       CASE i % 8 WHEN 0 THEN round((hashint4(i) % 100000) / 100.0, 2)
                   WHEN 1 THEN (hashint4(i)::numeric / 7 ^ (i % 9)) * 10::numeric ^ ((i % 81) - 40)
                   WHEN 2 THEN exp(-(i % 977) / (60.0 + i % 200)) - 0.5
                   WHEN 3 THEN (hashint4(i)::numeric * 1000003 * 999983) / 3
+                  WHEN 4 THEN (abs(hashint8(i))::numeric * abs(hashint4(i))) / (10::numeric ^ (i % 40))
+                  WHEN 5 THEN (abs(hashint8(i))::numeric / 3) * 10::numeric ^ ((i % 50) - 25)
+                  WHEN 6 THEN (abs(hashint8(i))::numeric * 1000000007 + abs(hashint4(i * 7))) / 10::numeric ^ (i % 30)
                   ELSE (i % 9) - 4 END AS temp
-FROM generate_series(1, 3000) i;
+FROM generate_series(1, 40000) i;
 SELECT count(*) AS values_read, count(*) FILTER (WHERE (f.m).t0 = v.temp::double precision) AS same_double,
        count(*) FILTER (WHERE length(replace(replace(v.temp::text, '-', ''), '.', '')) > 16) AS longer_than_16_digits
 FROM (SELECT shipment, crm.temp_fit(ts, temp) AS m FROM numeric_values GROUP BY shipment) f
