@@ -195,7 +195,7 @@ double numeric_to_double_by_cast(Datum d) { return DatumGetFloat8(DirectFunction
 
 // The correctly rounded double of the decimal digits [first, last) times
 // 10^exponent, from its first 19 significant digits m in an x87 long double
-// (64-bit mantissa), when that cannot be wrong; false otherwise (about 3% of
+// (64-bit mantissa), when that cannot be wrong; false otherwise (about 6% of
 // values, and every exponent beyond what 19 digits and 10^27 cover).
 // The value is (m + f) x 10^e with 0 <= f < 1 and m >= 10^18 whenever digits
 // were dropped, so m x 10^e is within 1e-18 (relative) of it, and m x 10^e
