@@ -257,6 +257,10 @@ FROM (SELECT s, crm.temp_fit(ts, temp)::text AS fit, crm.time_above(ts, temp, 8)
 JOIN (SELECT s, crm.temp_fit(ts, temp::double precision)::text AS fit, crm.time_above(ts, temp::double precision, 8) AS above,
              crm.mean_kinetic_temperature(ts, temp::double precision) AS mkt FROM numeric_readings GROUP BY s) c USING (s);
 SELECT pg_typeof(crm.temp_fit(ts, temp)) AS numeric_overload_type FROM numeric_readings;
+-- The _partial forms write the same bytes over the numeric column as over its cast.
+SELECT count(*) AS shipments, count(*) FILTER (WHERE n.part = c.part) AS same_bytes
+FROM (SELECT s, crm.temp_fit_partial(ts, temp) AS part FROM numeric_readings GROUP BY s) n
+JOIN (SELECT s, crm.temp_fit_partial(ts, temp::double precision) AS part FROM numeric_readings GROUP BY s) c USING (s);
 -- NaN and out-of-range numerics behave as their casts: NaN is refused (22023), 1e400 does not fit a double (22003);
 -- a NULL temperature is skipped.
 SELECT sqlstate_of($$SELECT crm.temp_fit(now(), 'NaN'::numeric)$$);

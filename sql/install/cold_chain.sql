@@ -261,6 +261,49 @@ COMMENT ON AGGREGATE crm._cold_chain_status(timestamptz, numeric, double precisi
                                             double precision, double precision) IS
 'crm._cold_chain_status over a numeric temperature column (internal building block of crm.cold_chain_alerts).';
 
+CREATE AGGREGATE crm.temp_fit_partial(ts timestamptz, temperature numeric) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit_partial(timestamptz, numeric) IS
+'crm.temp_fit_partial over a numeric temperature column (the same bytes as over its cast to double precision).';
+
+CREATE AGGREGATE crm.temp_fit_partial(ts timestamptz, temperature numeric, ambient double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.temp_fit_partial(timestamptz, numeric, double precision) IS
+'crm.temp_fit_partial with a known ambient over a numeric temperature column.';
+
+CREATE AGGREGATE crm.time_above_partial(ts timestamptz, temperature numeric, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_above_partial(timestamptz, numeric, double precision) IS
+'crm.time_above_partial over a numeric temperature column (the same bytes as over its cast to double precision).';
+
+CREATE AGGREGATE crm.time_below_partial(ts timestamptz, temperature numeric, temp_limit double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.time_below_partial(timestamptz, numeric, double precision) IS
+'crm.time_below_partial over a numeric temperature column (the same bytes as over its cast to double precision).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature_partial(ts timestamptz, temperature numeric) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature_partial(timestamptz, numeric) IS
+'crm.mean_kinetic_temperature_partial over a numeric temperature column (the same bytes as over its cast).';
+
+CREATE AGGREGATE crm.mean_kinetic_temperature_partial(ts timestamptz, temperature numeric,
+                                                      activation_energy_kj double precision) (
+    SFUNC = crm._series_transfn, STYPE = internal,
+    COMBINEFUNC = crm._series_combine, SERIALFUNC = crm._series_serial, DESERIALFUNC = crm._series_deserial,
+    FINALFUNC = crm._series_serial, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm.mean_kinetic_temperature_partial(timestamptz, numeric, double precision) IS
+'crm.mean_kinetic_temperature_partial with another activation energy over a numeric temperature column.';
+
 CREATE FUNCTION crm.cold_chain_alerts(
     readings regclass,
     shipment_col name,
