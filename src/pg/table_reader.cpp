@@ -211,6 +211,11 @@ bool rounded_from_leading_digits(const char* first, const char* last, int expone
                                                   1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
                                                   1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
                                                   1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};  // exact
+        // The x87 unit rounds to 64 bits unless its precision control was
+        // changed (to 53 bits nothing below a double's last bit would be left
+        // to check): tested on every call, as any library could change it.
+        volatile long double one = 1.0L;
+        if (one + std::numeric_limits<long double>::epsilon() == one) return false;
         while (first < last && *first == '0') ++first;
         std::uint64_t m = 0;
         int taken = 0;
@@ -269,9 +274,21 @@ bool numeric_to_double_from_digits(const NumericParts& n, double* out) {
 
 }  // namespace
 
+// Whether every stored digit lies within the display scale, as PostgreSQL's
+// own numerics keep them: numeric_out (and so the cast) prints only dscale
+// decimals, so a hand-made datum with digits past it is left to the cast.
+bool digits_within_scale(const NumericParts& n) {
+    const int past = 4 * (static_cast<int>(n.ndigits) - 1 - n.weight) - n.dscale;  // decimals of the last digit beyond dscale
+    if (past <= 0) return true;
+    if (past >= 4) return false;
+    static constexpr int kTens[] = {1, 10, 100, 1000};
+    return digit_at(n, n.ndigits - 1) % kTens[past] == 0;
+}
+
 bool numeric_to_double_fast(Datum d, double* out) {
     NumericParts n;
     if (!numeric_parts(d, &n)) return false;
+    if (n.ndigits > 0 && !digits_within_scale(n)) return false;
     if (n.ndigits == 0) {
         *out = 0.0;
         return true;

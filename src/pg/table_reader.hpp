@@ -69,15 +69,17 @@ int fill_direct_batch(DirectTable* table, int max_rows, int* taken, const Row& r
     return status;
 }
 
-// numeric to float8 exactly as numeric_float8 (a cast) converts it, without
-// its text round trip for values of at most 16 significant digits and a
-// decimal exponent within 22 (one correctly rounded IEEE operation).
+// numeric to float8 exactly as numeric_float8 (a cast) converts it (the
+// correctly rounded double), without its text round trip: values of at most
+// 16 significant digits and a decimal exponent within 22 by one IEEE
+// operation; longer ones from their first 19 digits in an x87 long double
+// when its rounding cannot differ, else from their exact digits by
+// std::from_chars; anything else by the cast itself.
 double numeric_to_double(Datum numeric);
 // The same without calling PostgreSQL: false (and *out untouched) when only
 // the cast can tell (NaN, infinities, a compressed or out-of-line value, more
-// than 400 digits, a result out of the normal range). Values of more than 16
-// digits are parsed from their exact digits by std::from_chars, which rounds
-// correctly as strtod does.
+// than 400 digits, digits stored past the display scale, a result out of the
+// normal range).
 bool numeric_to_double_fast(Datum numeric, double* out);
 
 // numeric as units x 10^-scale with scale its display scale (dscale), as
